@@ -1,0 +1,54 @@
+# Two commands are all a newcomer needs (README "Quick start"):
+#   make chat   - the bot in the terminal, on the embedded SQLite database
+#   make test   - the whole test suite
+# Both create .venv and install what they need on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: chat serve test lint fmt typecheck eval bench i18n-extract i18n-update i18n-compile clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+chat: $(STAMP)
+	$(BIN)/otwarta chat
+
+serve: $(STAMP)
+	$(BIN)/otwarta serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+eval: $(STAMP)
+	$(BIN)/otwarta faq eval ../shared/eval/dev.jsonl
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_matcher.py
+
+# UI strings: extract from the code, merge into the four catalogs, compile.
+i18n-extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -o bot/locales/messages.pot --no-location --sort-output .
+i18n-update: i18n-extract
+	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --no-fuzzy-matching
+i18n-compile: $(STAMP)
+	$(BIN)/pybabel compile -d bot/locales -D messages --statistics
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

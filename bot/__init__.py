@@ -1,0 +1,1 @@
+"""Małopolska Otwarta: the bot's runtime (settings, adapters, database, outbox, HTTP, CLI)."""

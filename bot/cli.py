@@ -1,0 +1,147 @@
+"""The ``otwarta`` command (also ``python -m bot``); its commands are a public contract.
+
+Each command is a thin shell around a function in the module that owns the work, imported
+lazily so ``otwarta content check`` does not pay for python-telegram-bot or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+def _content_dir(value: Path | None) -> Path:
+    from bot.settings import get_settings
+
+    return value if value is not None else get_settings().content_dir
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Małopolska Otwarta: the orientation bot for immigrants in Małopolska."""
+    # Phones and terminals send UTF-8; make sure we print it whatever the locale says.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="replace")
+
+
+@main.command()
+def chat() -> None:
+    """Talk to the bot in the terminal as a user would (embedded SQLite, no token)."""
+    from bot.console import run_console
+    from bot.settings import get_settings
+
+    asyncio.run(run_console(get_settings()))
+
+
+@main.command()
+def serve() -> None:
+    """Run every configured messenger plus the HTTP server."""
+    from bot.app import serve as serve_app
+    from bot.settings import get_settings
+
+    asyncio.run(serve_app(get_settings()))
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations to DATABASE_URL (``alembic upgrade head``)."""
+    from bot.db.migrate import upgrade
+    from bot.settings import get_settings
+
+    url = get_settings().database_url
+    upgrade(url, revision)
+    click.echo(f"database at revision {revision}")
+
+
+@main.group()
+def content() -> None:
+    """The knowledge base in content/."""
+
+
+@content.command("check")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--max-age-days",
+    type=int,
+    default=None,
+    help="Warn when last_verified is older than this (default: 180).",
+)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def content_check(directory: Path | None, max_age_days: int | None, strict: bool) -> None:
+    """Validate content/; exit non-zero with a list of problems when invalid."""
+    from faq.check import DEFAULT_MAX_AGE_DAYS, check_content, format_report
+
+    report = check_content(
+        _content_dir(directory),
+        max_age_days=max_age_days if max_age_days is not None else DEFAULT_MAX_AGE_DAYS,
+    )
+    click.echo(format_report(report))
+    failed = report.errors or (strict and report.warnings)
+    sys.exit(1 if failed else 0)
+
+
+@main.group()
+def faq() -> None:
+    """The FAQ matcher."""
+
+
+@faq.command("ask")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--lang", type=click.Choice(["uk", "ru", "pl", "en"]), default=None)
+@click.option("--top", type=int, default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None)
+def faq_ask(
+    text: tuple[str, ...], lang: str | None, top: int, as_json: bool, directory: Path | None
+) -> None:
+    """Print the decision and the top candidates with scores."""
+    from faq import load_matcher
+    from faq.evaluate import format_match
+
+    matcher = load_matcher(_content_dir(directory))
+    result = matcher.match(" ".join(text), lang=lang)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(top), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_match(result, matcher, top))
+
+
+@faq.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@click.option("--no-baseline", is_flag=True, help="Skip the naive rapidfuzz baseline.")
+@click.option("--errors", is_flag=True, help="Also list every miss.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None)
+def faq_eval(
+    file: Path, as_json: bool, no_baseline: bool, errors: bool, directory: Path | None
+) -> None:
+    """Evaluate the matcher on a labelled JSONL set (see shared/eval/README.md)."""
+    from faq.evaluate import run_eval
+
+    try:
+        output = run_eval(
+            file,
+            content_dir=_content_dir(directory),
+            as_json=as_json,
+            baseline=not no_baseline,
+            list_errors=errors,
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(output)
+
+
+if __name__ == "__main__":
+    main()

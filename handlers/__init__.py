@@ -1,0 +1,1 @@
+"""The conversation, platform-neutral: events in, replies out (see :mod:`handlers.model`)."""

@@ -1,0 +1,105 @@
+"""What a handler gets for one turn: the person's state, the knowledge, and where replies go.
+
+The engine (``bot/engine.py``) builds a :class:`TurnContext` inside one database transaction,
+runs the handlers, then persists ``ctx.user`` and writes ``ctx.replies`` to the outbox. Handlers
+never see SQL, a platform payload, or the outbox directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from handlers.model import Address, Button, IncomingEvent, Reply
+
+if TYPE_CHECKING:
+    from faq.content import KnowledgeBase
+    from faq.matcher import Matcher
+
+
+@dataclass
+class UserState:
+    """The little we keep about a person (see the privacy notice). Handlers may change the
+    mutable fields; the engine saves them after the turn."""
+
+    id: int  # our own surrogate key
+    address: Address
+    lang: str | None = None  # chosen or detected: "uk" | "ru" | "pl" | "en"
+    audience: str | None = None  # "ukr-status" | "residence-card" | "other-tcn" | None (skipped)
+    notice_seen: bool = False
+    is_new: bool = False  # first event ever from this person
+    first_seen: dt.datetime | None = None
+    last_seen: dt.datetime | None = None
+
+
+class ConversationStore(Protocol):
+    """The handler-facing slice of the database layer (implemented in ``bot/db``)."""
+
+    async def log_query(
+        self,
+        user: UserState,
+        text: str,
+        decision: str,
+        intent: str | None,
+        lang: str,
+        candidates: list[tuple[str, float]],
+    ) -> int:
+        """Store a scrubbed copy of the question and the matcher's decision; returns its id."""
+        ...
+
+    async def record_feedback(self, user: UserState, query_id: int, helpful: bool) -> bool:
+        """Attach 👍/👎 to one of this person's logged queries; ``False`` if not theirs/unknown."""
+        ...
+
+    async def forget_user(self, user: UserState) -> None:
+        """Delete everything we hold about this person (profile, query log, tickets...)."""
+        ...
+
+
+class Translator(Protocol):
+    """UI strings from the babel catalogs, in one language."""
+
+    lang: str
+
+    def gettext(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
+    def format_date(self, value: dt.date) -> str: ...
+
+
+@dataclass
+class TurnContext:
+    """Everything one turn needs. ``replies`` are sent in order after the turn commits."""
+
+    event: IncomingEvent
+    user: UserState
+    kb: KnowledgeBase
+    matcher: Matcher
+    store: ConversationStore
+    translator_for: TranslatorFactory
+    now: dt.datetime
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def t(self) -> Translator:
+        """Translator in the person's language (English until they have one)."""
+        return self.translator_for(self.user.lang or "en")
+
+    def reply(
+        self,
+        text: str,
+        buttons: list[list[Button]] | None = None,
+        *,
+        address: Address | None = None,
+        **meta: str,
+    ) -> None:
+        rows = tuple(tuple(row) for row in (buttons or []) if row)
+        self.replies.append(
+            Reply(address or self.event.address, text, rows, meta={k: str(v) for k, v in meta.items()})
+        )
+
+
+class TranslatorFactory(Protocol):
+    def __call__(self, lang: str) -> Translator: ...
