@@ -42,13 +42,17 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matcher.py
 
-# UI strings: extract from the code, merge into the four catalogs, compile.
+# UI strings (bot/locales/README.md): extract from the code, merge into the four catalogs.
+# The bot reads the .po files directly; i18n-compile only checks them (into a temp dir).
 i18n-extract: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -o bot/locales/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -o bot/locales/messages.pot --no-location --sort-output \
+	  --project=malopolska-otwarta --copyright-holder="the Małopolska Otwarta contributors" .
 i18n-update: i18n-extract
 	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --no-fuzzy-matching
 i18n-compile: $(STAMP)
-	$(BIN)/pybabel compile -d bot/locales -D messages --statistics
+	tmp=$$(mktemp -d) && cp -R bot/locales/. "$$tmp" && \
+	  $(BIN)/pybabel compile -d "$$tmp" -D messages --statistics; \
+	  status=$$?; rm -rf "$$tmp"; exit $$status
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,7 @@ and a crash after the commit loses no reply.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -34,6 +35,11 @@ class RecipientGone(DeliveryError):
 
 class PermanentFailure(DeliveryError):
     """The request itself is wrong (400 and the like): do not retry, record the reason."""
+
+
+class ThreadGone(PermanentFailure):
+    """The forum topic the reply was addressed to no longer exists (Telegram 400 "message
+    thread not found"): the consultant desk recreates the topic and sends again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,4 +78,48 @@ class EventSink(Protocol):
 
     async def process(self, event: IncomingEvent) -> bool:
         """Handle ``event`` once; ``False`` when its dedupe key was already processed."""
+        ...
+
+
+@runtime_checkable
+class ForumTopics(Protocol):
+    """Forum topics of a group (Telegram): the consultant desk keeps one per ticket.
+
+    Implemented by the Telegram adapter; errors are the :class:`DeliveryError` subclasses
+    (a topic that no longer exists raises :class:`ThreadGone`).
+    """
+
+    async def create_topic(self, chat_id: str, name: str) -> int:
+        """Create a topic named ``name``; returns its thread id."""
+        ...
+
+    async def edit_topic(self, chat_id: str, thread_id: int, name: str) -> None: ...
+
+    async def close_topic(self, chat_id: str, thread_id: int) -> None: ...
+
+    async def reopen_topic(self, chat_id: str, thread_id: int) -> None: ...
+
+    async def delete_topic(self, chat_id: str, thread_id: int) -> None: ...
+
+
+@runtime_checkable
+class MessageEditor(Protocol):
+    """Changing a message already sent (the desk's ticket card after Take/Close)."""
+
+    async def edit_message(self, reply: Reply, message_id: str) -> None:
+        """Replace the text and buttons of message ``message_id`` in ``reply.address``."""
+        ...
+
+
+@runtime_checkable
+class ReplyWindow(Protocol):
+    """A messenger that bills messages sent long after the person last wrote (Viber: more than
+    24 hours). Implemented by that messenger's sender; the consultant desk asks before it
+    relays a consultant's reply, so no handler needs ``if platform == ...``."""
+
+    def free_window(
+        self, address: Address, last_seen: dt.datetime | None, now: dt.datetime
+    ) -> bool:
+        """``True`` while a message to ``address`` is free (``last_seen``: the person's last
+        message; ``None`` when unknown)."""
         ...

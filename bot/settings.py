@@ -9,7 +9,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from faq.content import DEFAULT_CONTENT_DIR
@@ -29,13 +29,78 @@ class Settings(BaseSettings):
     consultant_chat_id: int | None = None
     public_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    telegram_messages_per_second: int = Field(
+        default=30,
+        ge=1,
+        description="overall send rate to Telegram (its published bulk limit is about 30/s)",
+    )
     viber_auth_token: SecretStr | None = None
     viber_api_url: str = "https://chatapi.viber.com/pa"
+    viber_messages_per_second: int = Field(
+        default=100,
+        ge=1,
+        description="overall send rate to Viber (it publishes no figure; it answers status 12)",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     content_dir: Path = DEFAULT_CONTENT_DIR
     log_json: bool = False
     log_level: str = "INFO"
+
+    # -- the consultant desk (issue 4; on when CONSULTANT_CHAT_ID is set) ------------------
+    desk_lang: str = Field(
+        default="uk", description="language of cards and notices in the desk group"
+    )
+    desk_hours: str = Field(
+        default="mon-fri 09:00-17:00",
+        description="working hours, e.g. 'mon-fri 09:00-17:00; sat 10:00-14:00' ('' = always)",
+    )
+    desk_timezone: str = "Europe/Warsaw"
+    desk_holidays: bool = Field(default=True, description="closed on Polish public holidays")
+    desk_reopen_hours: float = Field(
+        default=72.0, description="a message this soon after a closing reopens the ticket"
+    )
+    desk_comment_minutes: float = Field(
+        default=30.0, description="how long a rating's optional comment is awaited"
+    )
+    desk_reminder_minutes: float = Field(
+        default=30.0, description="remind the desk of tickets waiting longer than this"
+    )
+    desk_reminder_interval_seconds: float = Field(
+        default=60.0, description="how often the reminder job looks"
+    )
+    desk_expected_wait_minutes: float = Field(
+        default=15.0, description="the wait announced until there is history to estimate it"
+    )
+    desk_show_names: bool = Field(
+        default=False, description="show people's names on cards (default: a pseudonym)"
+    )
+    desk_pseudonym_key: SecretStr | None = Field(
+        default=None, description="key of the pseudonyms' hash (default: derived from the token)"
+    )
+
+    @field_validator("desk_hours")
+    @classmethod
+    def _valid_desk_hours(cls, value: str) -> str:
+        from bot.desk.hours import parse_schedule
+
+        parse_schedule(value)  # raises ScheduleError (a ValueError) with the reason
+        return value
+
+    @field_validator("desk_lang")
+    @classmethod
+    def _valid_desk_lang(cls, value: str) -> str:
+        if value not in ("uk", "ru", "pl", "en"):
+            raise ValueError("DESK_LANG must be one of uk, ru, pl, en")
+        return value
+
+    def desk_pseudonym_secret(self) -> bytes:
+        """The key of the desk's pseudonyms: set, or derived from the bot token."""
+        if self.desk_pseudonym_key is not None:
+            return self.desk_pseudonym_key.get_secret_value().encode()
+        token = self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else ""
+        return hashlib.sha256(b"otwarta-desk-pseudonym:" + token.encode()).digest()
+    # -- end of the consultant desk block --------------------------------------------------
 
     @property
     def is_embedded_db(self) -> bool:

@@ -40,7 +40,7 @@ MAX_ANSWER_CHARS = 3_500
 MAX_TITLE_CHARS = 40
 DEFAULT_MAX_AGE_DAYS = 180
 NEAR_DUPLICATE_SCORE = 92.0
-"""Levenshtein ratio (0-100) above which two questions of different entries look like the same question."""
+"""Levenshtein ratio (0-100) above which questions of two entries look like one question."""
 
 _MARKUP_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
 _BARE_URL = re.compile(r"(?<![(\[])\b(?:https?|ftp)://[^\s)\]]+")
@@ -127,12 +127,17 @@ def _check_menu(kb: KnowledgeBase) -> list[ContentProblem]:
             out.append(ContentProblem(where, f"topic {topic.id!r}: title too long for a button"))
         for entry_id in topic.entries:
             if entry_id not in kb.entries:
-                out.append(ContentProblem(where, f"topic {topic.id!r} lists unknown entry {entry_id!r}"))
+                out.append(
+                    ContentProblem(where, f"topic {topic.id!r} lists unknown entry {entry_id!r}")
+                )
                 continue
             if entry_id in seen:
                 out.append(
-                    ContentProblem(where, f"entry {entry_id!r} is listed under both "
-                                          f"{seen[entry_id]!r} and {topic.id!r}")
+                    ContentProblem(
+                        where,
+                        f"entry {entry_id!r} is listed under both "
+                        f"{seen[entry_id]!r} and {topic.id!r}",
+                    )
                 )
             seen[entry_id] = topic.id
             if kb.entries[entry_id].topic != topic.id:
@@ -154,9 +159,13 @@ def _check_related(kb: KnowledgeBase) -> list[ContentProblem]:
     for entry in kb.entries.values():
         for rel in entry.related:
             if rel == entry.id:
-                out.append(ContentProblem(_where(kb, entry.id, "related"), "entry relates to itself"))
+                out.append(
+                    ContentProblem(_where(kb, entry.id, "related"), "entry relates to itself")
+                )
             elif rel not in kb.entries:
-                out.append(ContentProblem(_where(kb, entry.id, "related"), f"unknown entry {rel!r}"))
+                out.append(
+                    ContentProblem(_where(kb, entry.id, "related"), f"unknown entry {rel!r}")
+                )
     return out
 
 
@@ -189,7 +198,9 @@ def _check_entry(
         out.extend(_check_markup(_where(kb, entry_id, f"answer.{lang}"), answer))
         title = entry.title.get(lang)
         if len(title) > MAX_TITLE_CHARS:
-            problem(f"title.{lang}", f"{len(title)} characters; at most {MAX_TITLE_CHARS} (a button)")
+            problem(
+                f"title.{lang}", f"{len(title)} characters; at most {MAX_TITLE_CHARS} (a button)"
+            )
     for i, source in enumerate(entry.sources):
         if not source.startswith("https://") or " " in source:
             problem(f"sources[{i}]", f"{source!r} is not an https link")
@@ -216,7 +227,9 @@ def _check_entry(
 def _check_markup(where: str, text: str) -> list[ContentProblem]:
     out = []
     if _HTML_TAG.search(text):
-        out.append(ContentProblem(where, "HTML tags are not allowed; use **bold** and [text](https://…)"))
+        out.append(
+            ContentProblem(where, "HTML tags are not allowed; use **bold** and [text](https://…)")
+        )
     if text.count("**") % 2:
         out.append(ContentProblem(where, "unbalanced ** (bold) markers"))
     for label, url in _MARKUP_LINK.findall(text):
@@ -263,7 +276,10 @@ def _check_competing_questions(kb: KnowledgeBase) -> list[ContentProblem]:
                 owners.append(entry.id)
     if texts:
         scores = process.cdist(
-            texts, texts, scorer=fuzz.ratio, score_cutoff=NEAR_DUPLICATE_SCORE,
+            texts,
+            texts,
+            scorer=fuzz.ratio,
+            score_cutoff=NEAR_DUPLICATE_SCORE,
             workers=1,
         )
         reported: set[tuple[str, str, str]] = set()

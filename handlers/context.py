@@ -11,11 +11,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from bot.i18n import normalize_language
 from handlers.model import Address, Button, IncomingEvent, Reply
 
 if TYPE_CHECKING:
     from faq.content import KnowledgeBase
     from faq.matcher import Matcher
+    from handlers.handoff import Desk
 
 
 @dataclass
@@ -81,11 +83,16 @@ class TurnContext:
     translator_for: TranslatorFactory
     now: dt.datetime
     replies: list[Reply] = field(default_factory=list)
+    desk: Desk = field(default_factory=lambda: _not_configured_desk())
+    """The consultant desk handoffs go to (:mod:`handlers.handoff`); none configured by default."""
 
     @property
     def t(self) -> Translator:
-        """Translator in the person's language (English until they have one)."""
-        return self.translator_for(self.user.lang or "en")
+        """Translator in the person's language. Until they have one: the platform's language
+        if it is one of ours (not stored: see ``handlers.router``), else English."""
+        return self.translator_for(
+            self.user.lang or normalize_language(self.event.sender.language_code) or "en"
+        )
 
     def reply(
         self,
@@ -97,8 +104,16 @@ class TurnContext:
     ) -> None:
         rows = tuple(tuple(row) for row in (buttons or []) if row)
         self.replies.append(
-            Reply(address or self.event.address, text, rows, meta={k: str(v) for k, v in meta.items()})
+            Reply(
+                address or self.event.address, text, rows, meta={k: str(v) for k, v in meta.items()}
+            )
         )
+
+
+def _not_configured_desk() -> Desk:
+    from handlers.handoff import NotConfiguredDesk  # handoff imports this module
+
+    return NotConfiguredDesk()
 
 
 class TranslatorFactory(Protocol):

@@ -51,6 +51,9 @@ class MediaKind(enum.StrEnum):
     STICKER = "sticker"
     LOCATION = "location"
     CONTACT = "contact"
+    AUDIO = "audio"  # a music file (Telegram audio), relayed as such
+    ANIMATION = "animation"  # a GIF/silent video (Telegram animation)
+    VIDEO_NOTE = "video_note"  # a round video message (Telegram video_note)
     OTHER = "other"
 
 

@@ -32,8 +32,10 @@ def make_entry(entry_id: str, topic: str = "stay", **overrides: Any) -> dict[str
             "en": [f"{word} question {i}" for i in range(3)],
         },
         "aliases": [f"{entry_id}-alias"],
-        "answer": {lang: f"**{word}**: see [gov.pl](https://www.gov.pl)" for lang in
-                   ("uk", "ru", "pl", "en")},
+        "answer": {
+            lang: f"**{word}**: see [gov.pl](https://www.gov.pl)"
+            for lang in ("uk", "ru", "pl", "en")
+        },
         "sources": ["https://www.gov.pl/web/udsc"],
         "valid_as_of": "2026-03-05",
         "last_verified": "2026-11-01",
@@ -44,7 +46,9 @@ def make_entry(entry_id: str, topic: str = "stay", **overrides: Any) -> dict[str
     return entry
 
 
-def write_kb(root: Path, entries: list[dict[str, Any]], menu: dict[str, list[str]] | None = None) -> Path:
+def write_kb(
+    root: Path, entries: list[dict[str, Any]], menu: dict[str, list[str]] | None = None
+) -> Path:
     for entry in entries:
         path = root / "entries" / entry["topic"] / f"{entry['id']}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +101,9 @@ def test_schema_errors_name_file_and_field(tmp_path: Path) -> None:
 
 def test_broken_yaml_is_reported_not_raised(tmp_path: Path) -> None:
     full_kb(tmp_path)
-    (tmp_path / "entries" / "stay" / "pesel-ukr.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    (tmp_path / "entries" / "stay" / "pesel-ukr.yaml").write_text(
+        "id: [unclosed\n", encoding="utf-8"
+    )
     text = messages(check_content(tmp_path, today=TODAY))
     assert "pesel-ukr.yaml: cannot read" in text
     assert "'pesel-ukr' is missing" in text
@@ -191,4 +197,6 @@ def test_strict_turns_warnings_into_failure(tmp_path: Path) -> None:
     write_kb(tmp_path, entries)
     runner = CliRunner()
     assert runner.invoke(cli, ["content", "check", "--dir", str(tmp_path)]).exit_code == 0
-    assert runner.invoke(cli, ["content", "check", "--dir", str(tmp_path), "--strict"]).exit_code == 1
+    assert (
+        runner.invoke(cli, ["content", "check", "--dir", str(tmp_path), "--strict"]).exit_code == 1
+    )

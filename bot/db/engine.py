@@ -1,0 +1,124 @@
+"""Connecting to the database: engines tuned per backend, and transactions.
+
+SQLite (aiosqlite) is the embedded default: WAL journal so readers never block the writer,
+foreign keys on (``ON DELETE CASCADE`` is how /forget works), a busy timeout, and real
+transactions (SQLAlchemy emits ``BEGIN`` itself; the sqlite3 module's legacy mode would not).
+SQLite allows one writer at a time, so :meth:`Database.transaction` serialises this process's
+write transactions with an asyncio lock instead of letting them collide on the file lock.
+PostgreSQL (asyncpg) is the production database; several bot processes may share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import StaticPool
+
+#: How long a SQLite connection waits for another process's write lock, milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+_SQLITE_WRITE = "otwarta_sqlite_write"
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL; ``None`` for in-memory databases and other backends."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_engine(url: str | URL, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+
+    Creates the directory of a SQLite file. ``foreign_keys=False`` is for migrations only:
+    Alembic's batch mode rebuilds SQLite tables, and with foreign keys on, dropping the old
+    copy would cascade into the rows that reference it.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = sqlite_file(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if path is None:  # in memory: every connection would see its own empty database
+            kwargs.setdefault("poolclass", StaticPool)
+        engine = _create_async_engine(parsed, **kwargs)
+        _configure_sqlite(engine, foreign_keys=foreign_keys, in_memory=path is None)
+        return engine
+    options: dict[str, Any] = {
+        "pool_size": 10,
+        "max_overflow": 10,
+        "pool_pre_ping": True,  # survive a database restart without a failed update
+        "pool_recycle": 1800,
+    }
+    options.update(kwargs)
+    return _create_async_engine(parsed, **options)
+
+
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, in_memory: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module (see module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Write transactions take the write lock up front (waiting up to the busy timeout):
+        # a deferred one that reads first could not upgrade to writing if another
+        # connection wrote meanwhile, and SQLite would fail it at once with "database is locked".
+        immediate = connection.get_execution_options().get(_SQLITE_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """One database: the engine, a session factory, and the write discipline of its backend."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.dialect = engine.dialect.name
+        self.is_sqlite = self.dialect == "sqlite"
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @classmethod
+    def from_url(cls, url: str | URL, **kwargs: Any) -> Database:
+        return cls(create_engine(url, **kwargs))
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed on normal exit, rolled back on error.
+
+        On SQLite the process's write transactions take turns (one writer), and each takes
+        the database's write lock when it begins. Read-only work can use :attr:`sessions`.
+        """
+        if self._write_lock is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self.sessions() as session, session.begin():
+            await session.connection(execution_options={_SQLITE_WRITE: True})
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,184 @@
+"""The ORM models (SQLAlchemy 2 style). The schema itself is made only by Alembic
+(``alembic/versions``); these classes must match the migrations, and a test checks they do.
+
+Times are stored in UTC. SQLite has no time zone type, so :class:`UTCDateTime` strips the
+zone on the way in and puts UTC back on the way out: code always sees aware datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names: Alembic can then drop/alter them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Integer primary keys: 64-bit on PostgreSQL, ``INTEGER PRIMARY KEY`` (rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+OUTBOX_STATUSES = ("queued", "sending", "sent", "failed")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime on every backend (naive values are taken as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        # SQLite compares datetimes as text: store one uniform, zone-less UTC form.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads it once, at class creation
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class User(Base):
+    """A person on one platform. Only what the privacy notice names: no names, no phone."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str | None] = mapped_column(String(8))
+    audience: Mapped[str | None] = mapped_column(String(32))
+    notice_seen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    first_seen: Mapped[dt.datetime]
+    last_seen: Mapped[dt.datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+
+class ProcessedEvent(Base):
+    """Dedupe keys of events already handled; pruned after a few days (redeliveries stop)."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (Index("ix_processed_events_processed_at", "processed_at"),)
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    processed_at: Mapped[dt.datetime]
+
+
+class QueryLog(Base):
+    """One free-text question (PII-scrubbed) and the matcher's decision, for evaluation."""
+
+    __tablename__ = "query_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+    text_scrubbed: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(8))
+    decision: Mapped[str] = mapped_column(String(16))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    candidates: Mapped[list[Any]] = mapped_column(JSON)
+    top_entry: Mapped[str | None] = mapped_column(String(64))
+    top_score: Mapped[float | None] = mapped_column(Float)
+    feedback: Mapped[bool | None] = mapped_column(Boolean)
+    feedback_at: Mapped[dt.datetime | None]
+
+
+class OutboxMessage(Base):
+    """A reply waiting to be (or already) delivered.
+
+    Within one chat (platform, chat_id) messages go out strictly in ``id`` order — the order
+    key: ids grow with every insert, and the replies of one turn are inserted in order. A
+    chat's queued or sending message blocks the later ones of that chat, so a retry never lets
+    a later message overtake. ``lease_until`` is how long a "sending" claim holds before another
+    process (or the next start) may take the message again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status_known"),
+        # Partial indexes stay small however many sent rows the table keeps.
+        # The claim: queued messages, oldest first (due and first of their chat are checked
+        # row by row, and the scan stops after the batch).
+        Index(
+            "ix_outbox_queued",
+            "id",
+            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status = 'queued'"),
+        ),
+        # Head of line: the earliest pending message of a chat.
+        Index(
+            "ix_outbox_pending_chat",
+            "platform",
+            "chat_id",
+            "id",
+            postgresql_where=text("status IN ('queued', 'sending')"),
+            sqlite_where=text("status IN ('queued', 'sending')"),
+        ),
+        Index("ix_outbox_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+    not_before: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
+    lease_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+
+
+# -- the consultant desk (issue 4) ----------------------------------------------------------
+# Its tables live in their own module; importing it here puts them on Base.metadata wherever
+# the models are loaded (Alembic's env.py, the models-match-migrations test).
+from bot.db import desk_models as _desk_models  # noqa: E402, F401

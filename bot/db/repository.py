@@ -1,0 +1,448 @@
+"""The one small layer through which the rest of the bot reaches the database.
+
+A :class:`Repository` wraps a session that is already in a transaction
+(:meth:`bot.db.engine.Database.transaction`); it never commits. The SQL that must behave under
+concurrency is written so it does on both backends:
+
+- :meth:`Repository.mark_processed` is ``INSERT ... ON CONFLICT DO NOTHING``: a concurrent
+  duplicate waits for the first transaction and then inserts nothing.
+- :meth:`Repository.touch_user` updates the person's row first, which locks it on PostgreSQL,
+  so two events of one person run one after the other and never overwrite each other's state.
+- :meth:`Repository.claim_due` picks each chat's first pending message only, with
+  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several processes never send the same message
+  and never send a chat's messages out of order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.db.codec import reply_from_payload, reply_to_payload
+from bot.db.models import OutboxMessage, ProcessedEvent, QueryLog, User
+from handlers.context import UserState
+from handlers.model import Address, Platform, Reply
+
+PENDING = ("queued", "sending")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A claimed outbox message, ready to hand to a sender."""
+
+    id: int
+    reply: Reply
+    attempts: int
+    created_at: dt.datetime
+    user_id: int | None
+
+    @property
+    def chat(self) -> tuple[str, str]:
+        return (self.reply.address.platform.value, self.reply.address.chat_id)
+
+
+# Core tables for the hot paths (no ORM identity map or unit of work on them).
+_USERS = cast(Table, User.__table__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_USER_COLUMNS = tuple(_USERS.c)
+
+
+def user_state(row: Any, *, is_new: bool = False) -> UserState:
+    """A :class:`UserState` from a ``User`` (or a row with its columns)."""
+    return UserState(
+        id=row.id,
+        address=Address(Platform(row.platform), row.external_id),
+        lang=row.lang,
+        audience=row.audience,
+        notice_seen=row.notice_seen,
+        is_new=is_new,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+    )
+
+
+class Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    def _insert(self, table: Any) -> Any:
+        """The dialect's INSERT (it has ``on_conflict_do_nothing``)."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # -- events ---------------------------------------------------------------------------
+
+    async def mark_processed(self, platform: str, dedupe_key: str, now: dt.datetime) -> bool:
+        """Record an event's key; ``False`` when it was already there (a duplicate)."""
+        stmt = (
+            self._insert(ProcessedEvent)
+            .values(platform=platform, dedupe_key=dedupe_key, processed_at=now)
+            .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
+        )
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def is_processed(self, platform: str, dedupe_key: str) -> bool:
+        found = await self.session.scalar(
+            select(ProcessedEvent.dedupe_key).where(
+                ProcessedEvent.platform == platform, ProcessedEvent.dedupe_key == dedupe_key
+            )
+        )
+        return found is not None
+
+    async def prune_processed_events(self, older_than: dt.datetime) -> int:
+        """Forget dedupe keys recorded before ``older_than``; platforms stop redelivering
+        within a day, so a few days of keys are plenty."""
+        result = await self.session.execute(
+            delete(ProcessedEvent).where(ProcessedEvent.processed_at < older_than)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- users ----------------------------------------------------------------------------
+
+    async def find_user(self, platform: str, external_id: str) -> UserState | None:
+        row = await self.session.scalar(
+            select(User).where(User.platform == platform, User.external_id == external_id)
+        )
+        return None if row is None else user_state(row)
+
+    async def touch_user(self, platform: str, external_id: str, now: dt.datetime) -> UserState:
+        """Get or create the person, marking them seen (and active) now.
+
+        Core statements with RETURNING: one round trip for a known person, no ORM overhead
+        on the hot path."""
+        users = _USERS
+        for _ in range(2):
+            found = (
+                await self.session.execute(
+                    update(users)
+                    .where(users.c.platform == platform, users.c.external_id == external_id)
+                    .values(last_seen=now, active=True)
+                    .returning(*_USER_COLUMNS)
+                )
+            ).first()
+            if found is not None:
+                return user_state(found)
+            inserted = (
+                await self.session.execute(
+                    self._insert(users)
+                    .values(
+                        platform=platform,
+                        external_id=external_id,
+                        notice_seen=False,
+                        first_seen=now,
+                        last_seen=now,
+                        active=True,
+                    )
+                    .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+                    .returning(*_USER_COLUMNS)
+                )
+            ).first()
+            if inserted is not None:
+                return user_state(inserted, is_new=True)
+            # Someone created the person between our UPDATE and INSERT: update again.
+        raise RuntimeError(f"could not get or create user {platform}:{external_id}")
+
+    async def save_user(self, user: UserState, before: UserState | None = None) -> None:
+        """Persist the fields handlers may change (nothing to do if ``before`` is the same)."""
+        fields = ("lang", "audience", "notice_seen")
+        values = {name: getattr(user, name) for name in fields}
+        if before is not None and values == {name: getattr(before, name) for name in fields}:
+            return
+        await self.session.execute(update(User).where(User.id == user.id).values(**values))
+
+    async def set_active(self, user_ids: Iterable[int], active: bool) -> None:
+        ids = list(user_ids)
+        if ids:
+            await self.session.execute(update(User).where(User.id.in_(ids)).values(active=active))
+
+    async def user_ids_for_chat(self, platform: str, chat_id: str) -> list[int]:
+        result = await self.session.scalars(
+            select(User.id).where(User.platform == platform, User.external_id == chat_id)
+        )
+        return list(result)
+
+    async def forget_user(self, user_id: int) -> None:
+        """Delete the person; the database cascades to their query log and pending outbox."""
+        await self.session.execute(delete(User).where(User.id == user_id))
+
+    # -- query log --------------------------------------------------------------------------
+
+    async def log_query(
+        self,
+        user_id: int,
+        text_scrubbed: str,
+        decision: str,
+        intent: str | None,
+        lang: str,
+        candidates: Sequence[tuple[str, float]],
+        now: dt.datetime,
+    ) -> int:
+        ranked = [[entry_id, round(float(score), 4)] for entry_id, score in candidates]
+        row = QueryLog(
+            user_id=user_id,
+            created_at=now,
+            text_scrubbed=text_scrubbed,
+            lang=lang,
+            decision=decision,
+            intent=intent,
+            candidates=ranked,
+            top_entry=ranked[0][0] if ranked else None,
+            top_score=ranked[0][1] if ranked else None,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def record_feedback(
+        self, user_id: int, query_id: int, helpful: bool, now: dt.datetime
+    ) -> bool:
+        result = await self.session.execute(
+            update(QueryLog)
+            .where(QueryLog.id == query_id, QueryLog.user_id == user_id)
+            .values(feedback=helpful, feedback_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    async def enqueue(self, replies: Iterable[tuple[Reply, int | None]], now: dt.datetime) -> int:
+        """Queue replies (each with the id of the person it is for, if any), in order:
+        one multi-row INSERT, whose rows get their ids in the order given."""
+        rows = [
+            {
+                "platform": reply.address.platform.value,
+                "chat_id": reply.address.chat_id,
+                "thread_id": reply.address.thread_id,
+                "payload": reply_to_payload(reply),
+                "created_at": now,
+                "not_before": now,
+                "attempts": 0,
+                "status": "queued",
+                "user_id": user_id,
+            }
+            for reply, user_id in replies
+        ]
+        if rows:
+            await self.session.execute(insert(_OUTBOX).values(rows))
+        return len(rows)
+
+    def _is_head_of_chat(self) -> Any:
+        """The message is its chat's first pending one.
+
+        A correlated scalar subquery rather than ``NOT EXISTS``: PostgreSQL runs it per
+        candidate as one probe of ``ix_outbox_pending_chat`` whatever its statistics say,
+        where an anti-join planned on a young table's stale statistics scanned every
+        pending message for every candidate."""
+        pending = aliased(OutboxMessage)
+        first_pending = (
+            select(func.min(pending.id))
+            .where(
+                pending.platform == OutboxMessage.platform,
+                pending.chat_id == OutboxMessage.chat_id,
+                pending.status.in_(PENDING),
+            )
+            .scalar_subquery()
+        )
+        return OutboxMessage.id == first_pending
+
+    async def claim_due(
+        self,
+        platforms: Sequence[str],
+        now: dt.datetime,
+        lease_until: dt.datetime,
+        limit: int,
+        chat: tuple[str, str] | None = None,
+    ) -> list[OutboxItem]:
+        """Mark up to ``limit`` due messages "sending" and return them, at most one per chat
+        (each chat's first pending message, and only if it is due)."""
+        if limit <= 0 or not platforms:
+            return []
+        query = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == "queued",
+                OutboxMessage.not_before <= now,
+                OutboxMessage.platform.in_(list(platforms)),
+                self._is_head_of_chat(),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        if chat is not None:
+            query = query.where(OutboxMessage.platform == chat[0], OutboxMessage.chat_id == chat[1])
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(await self.session.scalars(query))
+        if not ids:
+            return []
+        outbox = _OUTBOX
+        rows = (
+            await self.session.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids), outbox.c.status == "queued")
+                .values(status="sending", lease_until=lease_until)
+                .returning(*_ITEM_COLUMNS)
+            )
+        ).all()
+        return sorted((_item(row) for row in rows), key=lambda item: item.id)
+
+    async def renew_lease(self, message_id: int, lease_until: dt.datetime) -> bool:
+        """Extend a claim before sending; ``False`` if the claim was lost meanwhile."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == "sending")
+            .values(lease_until=lease_until)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release(self, message_ids: Iterable[int]) -> int:
+        """Give claims back without an attempt counted (a graceful stop mid-send)."""
+        ids = list(message_ids)
+        if not ids:
+            return 0
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
+            .values(status="queued", lease_until=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def mark_sent(self, message_id: int, now: dt.datetime, platform_id: str | None) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                status="sent",
+                sent_at=now,
+                message_id=platform_id,
+                lease_until=None,
+                last_error=None,
+            )
+        )
+
+    async def reschedule(
+        self, message_id: int, not_before: dt.datetime, attempts: int, error: str
+    ) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                status="queued",
+                not_before=not_before,
+                attempts=attempts,
+                last_error=error[:500],
+                lease_until=None,
+            )
+        )
+
+    async def mark_failed(self, message_id: int, attempts: int, error: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status="failed", attempts=attempts, last_error=error[:500], lease_until=None)
+        )
+
+    async def fail_pending_for_chat(self, platform: str, chat_id: str, error: str) -> int:
+        """Give up every pending message to a chat (the person blocked the bot)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.platform == platform,
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.status.in_(PENDING),
+            )
+            .values(status="failed", last_error=error[:500], lease_until=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def requeue_stale(
+        self, platforms: Sequence[str], now: dt.datetime, *, all_sending: bool = False
+    ) -> int:
+        """Put "sending" messages whose claim expired (their process died) back in the queue.
+
+        ``all_sending`` re-queues every claim regardless of its lease: right for a database
+        only this process uses (embedded SQLite), at start.
+        """
+        if not platforms:
+            return 0
+        condition = and_(
+            OutboxMessage.status == "sending", OutboxMessage.platform.in_(list(platforms))
+        )
+        if not all_sending:
+            condition = and_(
+                condition,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            )
+        result = await self.session.execute(
+            update(OutboxMessage).where(condition).values(status="queued", lease_until=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def next_due_at(self, platforms: Sequence[str]) -> dt.datetime | None:
+        """When the next message may be claimed: the earliest ``not_before`` among the chats'
+        first pending messages (``None`` when there is none waiting for its time)."""
+        if not platforms:
+            return None
+        result: dt.datetime | None = await self.session.scalar(
+            select(func.min(OutboxMessage.not_before)).where(
+                OutboxMessage.status == "queued",
+                OutboxMessage.platform.in_(list(platforms)),
+                self._is_head_of_chat(),
+            )
+        )
+        if result is not None and result.tzinfo is None:  # min() bypasses the column type
+            result = result.replace(tzinfo=dt.UTC)
+        return result
+
+    async def outbox_depth(self) -> dict[str, int]:
+        """Pending messages per platform."""
+        result = await self.session.execute(
+            select(OutboxMessage.platform, func.count())
+            .where(OutboxMessage.status.in_(PENDING))
+            .group_by(OutboxMessage.platform)
+        )
+        return {platform: int(count) for platform, count in result.all()}
+
+    async def prune_outbox(self, older_than: dt.datetime) -> int:
+        """Delete sent and failed messages created before ``older_than`` (they hold text)."""
+        result = await self.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status.in_(("sent", "failed")),
+                OutboxMessage.created_at < older_than,
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+_ITEM_FIELDS = [
+    "id",
+    "platform",
+    "chat_id",
+    "thread_id",
+    "payload",
+    "attempts",
+    "created_at",
+    "user_id",
+]
+_ITEM_COLUMNS = tuple(_OUTBOX.c[name] for name in _ITEM_FIELDS)
+
+
+def _item(row: Any) -> OutboxItem:
+    address = Address(Platform(row.platform), row.chat_id, row.thread_id)
+    return OutboxItem(
+        id=row.id,
+        reply=reply_from_payload(address, row.payload),
+        attempts=row.attempts,
+        created_at=row.created_at,
+        user_id=row.user_id,
+    )

@@ -1,0 +1,46 @@
+"""The handlers' view of the database (:class:`handlers.context.ConversationStore`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from bot.db.repository import Repository
+from bot.privacy import scrub
+from handlers.context import UserState
+
+
+class SqlConversationStore:
+    """:class:`~handlers.context.ConversationStore` over the turn's transaction.
+
+    Remembers what the engine must know after the handlers ran: the decisions logged (for
+    metrics, counted only once the turn commits) and the people forgotten (their row is gone,
+    so the engine must not save them back).
+    """
+
+    def __init__(self, repo: Repository, clock: Callable[[], dt.datetime]) -> None:
+        self.repo = repo
+        self.clock = clock
+        self.decisions: list[str] = []
+        self.forgotten: set[int] = set()
+
+    async def log_query(
+        self,
+        user: UserState,
+        text: str,
+        decision: str,
+        intent: str | None,
+        lang: str,
+        candidates: list[tuple[str, float]],
+    ) -> int:
+        self.decisions.append(decision)
+        return await self.repo.log_query(
+            user.id, scrub(text), decision, intent, lang, candidates, self.clock()
+        )
+
+    async def record_feedback(self, user: UserState, query_id: int, helpful: bool) -> bool:
+        return await self.repo.record_feedback(user.id, query_id, helpful, self.clock())
+
+    async def forget_user(self, user: UserState) -> None:
+        await self.repo.forget_user(user.id)
+        self.forgotten.add(user.id)

@@ -1,0 +1,352 @@
+"""The conversation engine: one incoming event, one database transaction, replies to the outbox.
+
+:meth:`Engine.process` (the :class:`bot.ports.EventSink` every adapter calls) does, in ONE
+transaction: record the event's dedupe key (already there: a duplicate, do nothing), get or
+create the person, run the handlers on a :class:`~handlers.context.TurnContext`, save the
+person's state, and write the replies to the outbox. Then it wakes the outbox worker.
+
+So, in effect, every event is answered exactly once:
+- delivered twice, even at the same moment: the second insert of the key finds the first
+  (PostgreSQL makes it wait for the first transaction) and the event is dropped;
+- a crash after the commit loses nothing: the replies wait in the outbox;
+- a crash before the commit recorded nothing: the platform redelivers and we start over.
+
+A bug in a handler must not make the platform redeliver the same event forever: the turn's
+own writes are rolled back (a savepoint), the event is still recorded, and the person gets a
+short apology instead.
+
+:func:`open_core` builds the whole core (database, outbox worker, engine) for ``otwarta serve``
+and ``otwarta chat``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+
+from bot import metrics
+from bot.db import Database, Repository, SqlConversationStore
+from bot.outbox import OutboxWorker, utcnow
+from bot.ports import MessageSender
+from handlers.context import TranslatorFactory, TurnContext, UserState
+from handlers.model import EventKind, IncomingEvent, Reply
+
+if TYPE_CHECKING:
+    from faq.content import KnowledgeBase
+    from faq.matcher import Matcher
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TurnContext], Awaitable[None]]
+
+#: The matcher sees at most this much of a message; nobody asks a question in 2,000 characters,
+#: and a pasted document must not cost more than a question.
+MAX_INPUT_CHARS = 2_000
+
+#: Dedupe keys are kept this long (platforms stop redelivering within a day).
+PROCESSED_EVENTS_RETENTION = dt.timedelta(days=7)
+#: Sent and failed outbox rows are kept this long (for support questions), then deleted.
+OUTBOX_RETENTION = dt.timedelta(days=7)
+HOUSEKEEPING_EVERY = 3600.0  # seconds
+
+# UI strings (msgids of the babel catalogs, translated by the handlers' catalogs).
+FLOOD_NOTICE = "You are sending messages very fast. I will answer the next one in a moment."
+ERROR_NOTICE = "Sorry, something went wrong on my side. Please try again in a moment."
+
+
+@dataclass(frozen=True, slots=True)
+class FloodPolicy:
+    """Per-person flood control: more than ``max_events`` events within ``window`` seconds
+    get one calm notice, and the rest are recorded without being handled."""
+
+    max_events: int = 8
+    window: float = 10.0
+    max_tracked: int = 10_000  # people remembered at once (least recently seen forgotten)
+
+
+FloodVerdict = Literal["ok", "notify", "drop"]
+
+
+class FloodGuard:
+    """In-memory and per process, bounded: the last ``max_events`` times of each person."""
+
+    def __init__(self, policy: FloodPolicy = FloodPolicy()) -> None:
+        self.policy = policy
+        self._seen: OrderedDict[tuple[str, str], tuple[deque[float], bool]] = OrderedDict()
+
+    def check(self, key: tuple[str, str], now: float) -> FloodVerdict:
+        policy = self.policy
+        times, notified = self._seen.pop(key, (deque(maxlen=policy.max_events), False))
+        flooded = len(times) == policy.max_events and now - times[0] < policy.window
+        times.append(now)
+        verdict: FloodVerdict = "ok"
+        if flooded:
+            verdict = "drop" if notified else "notify"
+        self._seen[key] = (times, flooded)
+        while len(self._seen) > policy.max_tracked:
+            self._seen.popitem(last=False)
+        return verdict
+
+
+class _Duplicate(Exception):
+    pass
+
+
+class Engine:
+    """Implements :class:`bot.ports.EventSink`."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        matcher: Matcher,
+        translator_for: TranslatorFactory,
+        kb: KnowledgeBase | None = None,
+        handler: Handler | None = None,
+        outbox: OutboxWorker | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        flood: FloodPolicy = FloodPolicy(),
+    ) -> None:
+        if handler is None:
+            from handlers.router import handle
+
+            handler = handle
+        self.db = db
+        self.matcher = matcher
+        self.kb = kb if kb is not None else matcher.kb
+        self.translator_for = translator_for
+        self.handler = handler
+        self.outbox = outbox
+        self.clock = clock
+        self.flood = FloodGuard(flood)
+        #: Events never flood-limited (the consultant desk sets this: staff in the desk group
+        #: may paste ten messages at once, and none of them may be dropped).
+        self.flood_exempt: Callable[[IncomingEvent], bool] = lambda _event: False
+
+    async def process(self, event: IncomingEvent) -> bool:
+        """Handle ``event`` once; ``False`` when its dedupe key was already processed."""
+        platform = event.address.platform.value
+        started = time.perf_counter()
+        if len(event.text) > MAX_INPUT_CHARS:
+            event = dataclasses.replace(event, text=event.text[:MAX_INPUT_CHARS])
+        try:
+            decisions, queued = await self._process(event)
+        except _Duplicate:
+            metrics.UPDATES_DUPLICATE.labels(platform).inc()
+            return False
+        except IntegrityError:
+            # A unique key raced us (e.g. another process created the same person); if it
+            # was this event's own key, the event is a duplicate, otherwise a real error.
+            if await self._already_processed(event):
+                metrics.UPDATES_DUPLICATE.labels(platform).inc()
+                return False
+            raise
+        metrics.UPDATES_PROCESSED.labels(platform).inc()
+        metrics.PROCESSING_SECONDS.labels(platform).observe(time.perf_counter() - started)
+        for decision in decisions:
+            metrics.DECISIONS.labels(decision).inc()
+        if queued and self.outbox is not None:
+            self.outbox.wake()
+        return True
+
+    async def _already_processed(self, event: IncomingEvent) -> bool:
+        async with self.db.sessions() as session:
+            repo = Repository(session)
+            return await repo.is_processed(event.address.platform.value, event.dedupe_key)
+
+    async def _process(self, event: IncomingEvent) -> tuple[list[str], int]:
+        platform = event.address.platform.value
+        async with self.db.transaction() as session:
+            repo = Repository(session)
+            now = self.clock()
+            if not await repo.mark_processed(platform, event.dedupe_key, now):
+                raise _Duplicate
+            if event.kind is EventKind.UNSUBSCRIBED:
+                await repo.set_active(
+                    await repo.user_ids_for_chat(platform, event.sender.user_id), False
+                )
+                await repo.fail_pending_for_chat(platform, event.address.chat_id, "unsubscribed")
+                return [], 0
+            user = await repo.touch_user(platform, event.sender.user_id, now)
+            loaded = dataclasses.replace(user)
+            store = SqlConversationStore(repo, self.clock)
+            ctx = TurnContext(
+                event=event,
+                user=user,
+                kb=self.kb,
+                matcher=self.matcher,
+                store=store,
+                translator_for=self.translator_for,
+                now=now,
+            )
+            verdict: FloodVerdict = (
+                "ok"
+                if self.flood_exempt(event)
+                else self.flood.check((platform, event.sender.user_id), now.timestamp())
+            )
+            if verdict == "notify":
+                ctx.reply(ctx.t.gettext(FLOOD_NOTICE), kind="flood")
+            elif verdict == "ok":
+                await self._run_handler(ctx, session)
+            if user.id not in store.forgotten:
+                await repo.save_user(ctx.user, before=loaded)
+            await repo.enqueue(await self._recipients(repo, ctx.replies, user, store), now)
+            return store.decisions, len(ctx.replies)
+
+    async def _run_handler(self, ctx: TurnContext, session: Any) -> None:
+        store = ctx.store
+        assert isinstance(store, SqlConversationStore)
+        saved = dataclasses.replace(ctx.user)
+        try:
+            async with session.begin_nested():
+                await self.handler(ctx)
+        except Exception:
+            log.exception(
+                "handler failed on a %s event",
+                ctx.event.kind.value,
+                extra={"platform": ctx.event.address.platform.value},
+            )
+            # The savepoint undid the turn's writes; undo its in-memory effects too.
+            ctx.user = saved
+            store.decisions.clear()
+            store.forgotten.clear()
+            ctx.replies.clear()
+            ctx.reply(ctx.t.gettext(ERROR_NOTICE), kind="error")
+
+    async def _recipients(
+        self,
+        repo: Repository,
+        replies: Sequence[Reply],
+        user: UserState,
+        store: SqlConversationStore,
+    ) -> list[tuple[Reply, int | None]]:
+        """Pair each reply with the person it goes to (so /forget and "blocked" reach it)."""
+        known: dict[tuple[str, str], int | None] = {
+            (user.address.platform.value, user.address.chat_id): (
+                None if user.id in store.forgotten else user.id
+            )
+        }
+        paired: list[tuple[Reply, int | None]] = []
+        for reply in replies:
+            chat = (reply.address.platform.value, reply.address.chat_id)
+            if chat not in known:
+                ids = await repo.user_ids_for_chat(*chat)
+                known[chat] = ids[0] if ids and ids[0] not in store.forgotten else None
+            paired.append((reply, known[chat]))
+        return paired
+
+    async def housekeeping(self) -> None:
+        """Prune old dedupe keys and delivered outbox rows."""
+        now = self.clock()
+        async with self.db.transaction() as session:
+            repo = Repository(session)
+            keys = await repo.prune_processed_events(now - PROCESSED_EVENTS_RETENTION)
+            rows = await repo.prune_outbox(now - OUTBOX_RETENTION)
+        if keys or rows:
+            log.info("housekeeping: pruned %d dedupe keys, %d outbox rows", keys, rows)
+
+
+@dataclass
+class Core:
+    """The running core: what adapters need (``engine`` as their EventSink, ``outbox`` to
+    register their sender) and what shutdown must close."""
+
+    db: Database
+    engine: Engine
+    outbox: OutboxWorker
+
+
+@contextlib.asynccontextmanager
+async def open_core(
+    database_url: str,
+    senders: Iterable[MessageSender] = (),
+    *,
+    matcher: Matcher | None = None,
+    translator_for: TranslatorFactory | None = None,
+    handler: Handler | None = None,
+    content_dir: Any = None,
+    migrate: bool | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> AsyncIterator[Core]:
+    """Open the database (migrating it first when ``migrate``, by default on SQLite), start
+    the outbox worker with ``senders``, and build the engine; on exit, deliver what is due
+    (briefly), stop the worker and close the database."""
+    from bot.db.engine import is_sqlite
+    from bot.db.migrate import ensure_schema
+
+    if migrate if migrate is not None else is_sqlite(database_url):
+        await ensure_schema(database_url)
+    if matcher is None:
+        from faq import load_matcher
+
+        matcher = await asyncio.to_thread(load_matcher, content_dir)
+    if translator_for is None:
+        translator_for = default_translator_factory()
+    db = Database.from_url(database_url)
+    outbox = OutboxWorker(db, senders, clock=clock)
+    engine = Engine(
+        db,
+        matcher=matcher,
+        translator_for=translator_for,
+        handler=handler,
+        outbox=outbox,
+        clock=clock,
+    )
+    housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, engine.housekeeping))
+    try:
+        await outbox.start()
+        yield Core(db=db, engine=engine, outbox=outbox)
+    finally:
+        housekeeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await housekeeping
+        await outbox.stop()
+        await db.dispose()
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("periodic job failed")
+        await asyncio.sleep(seconds)
+
+
+def default_translator_factory() -> TranslatorFactory:
+    """The babel catalogs (``bot.i18n``), or English msgids if the catalogs are missing."""
+    try:
+        from bot import i18n
+    except ImportError:
+        log.warning("bot.i18n is missing: UI strings stay in English")
+        return IdentityTranslator
+    factory: TranslatorFactory | None = getattr(i18n, "translator_for", None) or getattr(
+        i18n, "get_translator", None
+    )
+    return factory if factory is not None else IdentityTranslator
+
+
+class IdentityTranslator:
+    """Returns the English msgids: for tests and for running without compiled catalogs."""
+
+    def __init__(self, lang: str = "en") -> None:
+        self.lang = lang
+
+    def gettext(self, message: str) -> str:
+        return message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n == 1 else plural
+
+    def format_date(self, value: dt.date) -> str:
+        return value.isoformat()

@@ -1,0 +1,165 @@
+"""Prometheus metrics: one module-level object per metric, shared by every part of the bot.
+
+Served in the Prometheus text format at ``/metrics`` (:mod:`bot.http`). Labels are low
+cardinality on purpose: platform, decision kind, error kind — never a user id, chat id or text
+(personal data never reaches analytics). The default registry also carries the
+``process_*`` collectors (RSS, CPU, open fds) that operators watch.
+
+Who updates what:
+
+- adapters (``bot/telegram.py``, Viber): :data:`UPDATES_RECEIVED`, :data:`UPDATES_FAILED`;
+- the engine (``bot/engine.py``): :data:`UPDATES_PROCESSED`, :data:`UPDATES_DUPLICATE`,
+  :data:`PROCESSING_SECONDS`, :data:`DECISIONS`;
+- the outbox worker (``bot/outbox.py``): :data:`OUTBOX_DEPTH`, :data:`MESSAGES_SENT`,
+  :data:`SEND_ERRORS`, :data:`SEND_SECONDS`.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "DECISIONS",
+    "MESSAGES_SENT",
+    "OUTBOX_DEPTH",
+    "PROCESSING_SECONDS",
+    "SEND_ERRORS",
+    "SEND_ERROR_KINDS",
+    "SEND_SECONDS",
+    "UPDATES_DUPLICATE",
+    "UPDATES_FAILED",
+    "UPDATES_PROCESSED",
+    "UPDATES_RECEIVED",
+    "render",
+    "send_error_kind",
+]
+
+# Processing an update is a database transaction plus pure matching: milliseconds. The buckets
+# resolve the 1-100 ms range the latency target lives in, with a tail for a slow database.
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+UPDATES_RECEIVED = Counter(
+    "otwarta_updates_received",
+    "Updates received from a messenger (before deduplication), ignored ones included.",
+    ["platform"],
+)
+UPDATES_PROCESSED = Counter(
+    "otwarta_updates_processed",
+    "Events handled and committed by the engine (first delivery only).",
+    ["platform"],
+)
+UPDATES_DUPLICATE = Counter(
+    "otwarta_updates_duplicate",
+    "Events dropped because their dedupe key was already processed (redeliveries).",
+    ["platform"],
+)
+UPDATES_FAILED = Counter(
+    "otwarta_updates_failed",
+    "Events whose processing raised; they are not acknowledged, so the platform redelivers.",
+    ["platform"],
+)
+PROCESSING_SECONDS = Histogram(
+    "otwarta_update_processing_seconds",
+    "Time the engine spends on one event (handlers + commit), seconds.",
+    ["platform"],
+    buckets=_LATENCY_BUCKETS,
+)
+DECISIONS = Counter(
+    "otwarta_decisions",
+    "Matcher decisions on free-text questions, by kind (answer, clarify, handoff).",
+    ["decision"],
+)
+OUTBOX_DEPTH = Gauge(
+    "otwarta_outbox_depth",
+    "Replies waiting in the outbox (pending or scheduled for retry).",
+    ["platform"],
+)
+MESSAGES_SENT = Counter(
+    "otwarta_messages_sent",
+    "Replies delivered by a messenger's sender.",
+    ["platform"],
+)
+SEND_ERRORS = Counter(
+    "otwarta_send_errors",
+    "Failed delivery attempts by platform and kind (see SEND_ERROR_KINDS).",
+    ["platform", "kind"],
+)
+SEND_SECONDS = Histogram(
+    "otwarta_send_seconds",
+    "Time one delivery attempt takes (the messenger's API round trips), seconds.",
+    ["platform"],
+    buckets=_LATENCY_BUCKETS,
+)
+
+#: The ``kind`` label values of :data:`SEND_ERRORS`, one per :class:`bot.ports.DeliveryError`.
+SEND_ERROR_KINDS = ("retry_later", "recipient_gone", "thread_gone", "permanent", "unexpected")
+
+
+def send_error_kind(error: BaseException) -> str:
+    """The :data:`SEND_ERRORS` ``kind`` label for a delivery error."""
+    from bot.ports import PermanentFailure, RecipientGone, RetryLater, ThreadGone
+
+    if isinstance(error, RetryLater):
+        return "retry_later"
+    if isinstance(error, RecipientGone):
+        return "recipient_gone"
+    if isinstance(error, ThreadGone):
+        return "thread_gone"
+    if isinstance(error, PermanentFailure):
+        return "permanent"
+    return "unexpected"
+
+
+def render(registry: CollectorRegistry = REGISTRY) -> bytes:
+    """Every metric in the Prometheus text exposition format (``CONTENT_TYPE_LATEST``)."""
+    return generate_latest(registry)
+
+
+# -- the consultant desk (issue 4) ------------------------------------------------------------
+# Updated by bot/desk: the gauge by the reminder job (every DESK_REMINDER_INTERVAL_SECONDS),
+# the rest when a turn that changed a ticket commits. Times are in seconds; the buckets span a
+# minute to two days (people wait for humans in minutes and hours, not milliseconds).
+_DESK_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 4 * 3600, 8 * 3600, 24 * 3600, 48 * 3600)
+
+DESK_TICKETS = Gauge(
+    "otwarta_desk_tickets",
+    "Open consultant-desk tickets by state (waiting, assigned).",
+    ["state"],
+)
+DESK_TICKETS_OPENED = Counter(
+    "otwarta_desk_tickets_opened",
+    "Tickets opened (urgent: danger words).",
+    ["urgent"],
+)
+DESK_TICKETS_CLOSED = Counter(
+    "otwarta_desk_tickets_closed",
+    "Tickets closed, by reason (resolved, no_reply, cancelled, erased).",
+    ["reason"],
+)
+DESK_TICKETS_REOPENED = Counter(
+    "otwarta_desk_tickets_reopened", "Tickets reopened by the person writing again."
+)
+DESK_FIRST_RESPONSE_SECONDS = Histogram(
+    "otwarta_desk_first_response_seconds",
+    "From a ticket's opening to the consultant's first message to the person.",
+    buckets=_DESK_BUCKETS,
+)
+DESK_CLOSE_SECONDS = Histogram(
+    "otwarta_desk_close_seconds",
+    "From a ticket's opening (or reopening) to its closing.",
+    buckets=_DESK_BUCKETS,
+)
+DESK_RATINGS = Counter(
+    "otwarta_desk_ratings",
+    "Ratings people gave after a closing, by score (1-5).",
+    ["score"],
+)

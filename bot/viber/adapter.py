@@ -1,0 +1,278 @@
+"""Viber end to end: the client, the webhook, the sender, the welcome, the receipts.
+
+Lifecycle (driven by :mod:`bot.app`): :meth:`ViberAdapter.initialize` checks the token
+(``get_account_info``); the composition root sets :attr:`ViberAdapter.sink` to the engine,
+mounts :meth:`ViberAdapter.routes` on the HTTP server and starts it; :meth:`ViberAdapter.start`
+then registers the webhook (``set_webhook`` to ``PUBLIC_URL + /viber/webhook``, retried in the
+background until Viber accepts it: Viber checks the URL by calling it, so the server must be
+up first); :meth:`ViberAdapter.stop` stops taking callbacks (Viber sends them again later);
+:meth:`ViberAdapter.close` closes the HTTP client.
+
+Viber has no polling: without ``PUBLIC_URL`` nothing reaches the bot unless the webhook was
+registered some other way (a reverse proxy in front of ``/viber/webhook``); we say so at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.i18n import LANGS, N_, normalize_language
+from bot.logging import register_secret
+from bot.ports import EventSink
+from bot.viber.client import ViberClient, ViberError, ViberStatusError
+from bot.viber.inbound import Callback
+from bot.viber.protocol import MIN_API_VERSION, SENDER_NAME
+from bot.viber.render import build_keyboard
+from bot.viber.sender import ViberSender, nav_buttons
+from bot.viber.store import ViberStore
+from bot.viber.webhook import WEBHOOK_PATH, ViberWebhook
+from handlers.context import TranslatorFactory
+from handlers.model import Address, IncomingEvent, Platform
+from handlers.ui import language_rows
+
+if TYPE_CHECKING:
+    from bot.db import Database
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PLATFORM = Platform.VIBER
+HEALTH_PATH = "/viber/health"
+#: ``get_account_info`` answers are reused this long by ``/viber/health``.
+HEALTH_CACHE_SECONDS = 30.0
+_REGISTER_RETRY_MAX = 300.0
+_INVALID_TOKEN = 2
+_DEVICE_LANGS_KEPT = 50_000
+
+# UI strings (msgids of the babel catalogs).
+WELCOME_CHOOSE_LANGUAGE = N_("👋 Welcome! Please choose your language:")
+WELCOME_BACK = N_(
+    "👋 Welcome back! Type your question in your own words or pick a topic from the menu."
+)
+
+
+def welcome_message(
+    translator_for: TranslatorFactory, *, device_lang: str | None, known_lang: str | None
+) -> dict[str, Any]:
+    """The message Viber shows someone who opens the chat (``conversation_started``).
+
+    Someone new gets the language choice, asked in all four languages (theirs first when their
+    phone speaks one of ours); someone we know gets a greeting in their language and the
+    bottom keyboard.
+    """
+    if known_lang is not None:
+        t = translator_for(known_lang)
+        text = t.gettext(WELCOME_BACK)
+        keyboard = build_keyboard((), nav_buttons(t))
+    else:
+        order = [device_lang] if device_lang in LANGS else []
+        order += [code for code in LANGS if code not in order]
+        lines = [translator_for(code).gettext(WELCOME_CHOOSE_LANGUAGE) for code in order]
+        text = "\n".join(dict.fromkeys(lines))  # an untranslated line only once
+        keyboard = build_keyboard(language_rows(), ())
+    message: dict[str, Any] = {
+        "sender": {"name": SENDER_NAME},
+        "min_api_version": MIN_API_VERSION,
+        "type": "text",
+        "text": text,
+    }
+    if keyboard is not None:
+        message["keyboard"] = keyboard
+    return message
+
+
+class ViberAdapter:
+    """Implements the composition root's ``Messenger`` for Viber."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        settings: Settings,
+        sink: EventSink | None = None,
+        *,
+        client: ViberClient | None = None,
+        translator_for: TranslatorFactory | None = None,
+        db: Database | None = None,
+    ) -> None:
+        if settings.viber_auth_token is None:
+            raise ValueError("VIBER_AUTH_TOKEN is not set")
+        token = settings.viber_auth_token.get_secret_value()
+        register_secret(token)  # never in a log line, whoever logs
+        if translator_for is None:
+            from bot.engine import default_translator_factory
+
+            translator_for = default_translator_factory()
+        self._translator_for = translator_for
+        self.client = client or ViberClient(token, settings.viber_api_url)
+        self.sink = sink
+        self.public_url = settings.public_url
+        self._db = db
+        self.sender = ViberSender(
+            self.client,
+            translator_for=translator_for,
+            language_of=self._language_of,
+            messages_per_second=settings.viber_messages_per_second,
+        )
+        self.webhook = ViberWebhook(
+            token,
+            self._accepting_sink,
+            welcome=self.welcome,
+            track=self.track_receipt,
+            observe=self._observe,
+        )
+        # The phone's language of people who have not chosen one (handlers answer in it): the
+        # bottom keyboard should speak it too. In memory and bounded; English after a restart.
+        self._device_langs: OrderedDict[str, str] = OrderedDict()
+        self.account: dict[str, Any] | None = None
+        self.webhook_registered = asyncio.Event()
+        self._accepting = False
+        self._register_task: asyncio.Task[None] | None = None
+        self._health: tuple[float, bool] = (0.0, False)
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        """The webhook and Viber's health check, for the HTTP server."""
+        return [self.webhook.route(), web.get(HEALTH_PATH, self._health_check)]
+
+    def _accepting_sink(self) -> EventSink | None:
+        return self.sink if self._accepting else None
+
+    def _store(self) -> ViberStore | None:
+        """The database: the one given, else the engine's (the composition root makes the
+        engine our ``sink``; it is not there before ``serve`` has opened the core)."""
+        db = self._db if self._db is not None else getattr(self.sink, "db", None)
+        return ViberStore(db) if db is not None else None
+
+    async def _language_of(self, address: Address) -> str | None:
+        """The person's chosen language, else their phone's (if one of ours)."""
+        store = self._store()
+        chosen = await store.language_of(address) if store is not None else None
+        return chosen or self._device_langs.get(address.chat_id)
+
+    def _observe(self, event: IncomingEvent) -> None:
+        lang = normalize_language(event.sender.language_code)
+        key = event.sender.user_id
+        self._device_langs.pop(key, None)
+        if lang is not None:
+            self._device_langs[key] = lang
+            while len(self._device_langs) > _DEVICE_LANGS_KEPT:
+                self._device_langs.popitem(last=False)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def initialize(self) -> None:
+        """Check the token with ``get_account_info`` (a rejected token stops the bot; an
+        unreachable API does not: the webhook still takes callbacks and sending retries)."""
+        try:
+            self.account = await self.client.get_account_info()
+        except ViberStatusError as exc:
+            if exc.status == _INVALID_TOKEN:
+                log.error("viber rejected VIBER_AUTH_TOKEN; check the token")
+                raise SystemExit(2) from None
+            log.error("viber get_account_info failed: %s", exc)
+            return
+        except ViberError as exc:
+            log.warning("viber API unreachable at start (%s); carrying on", exc)
+            return
+        self._health = (time.monotonic(), True)
+        log.info("viber bot %r ready", self.account.get("name"))
+
+    async def start(self) -> None:
+        """Take callbacks; register the webhook when ``PUBLIC_URL`` is set."""
+        self._accepting = True
+        if not self.public_url:
+            log.warning(
+                "viber: PUBLIC_URL is not set, so the webhook is not registered; Viber has no "
+                "polling and reaches the bot only through %s",
+                WEBHOOK_PATH,
+            )
+            return
+        self._register_task = asyncio.create_task(
+            self._register_webhook(), name="viber-set-webhook"
+        )
+
+    @property
+    def webhook_url(self) -> str | None:
+        return f"{self.public_url.rstrip('/')}{WEBHOOK_PATH}" if self.public_url else None
+
+    async def _register_webhook(self) -> None:
+        url = self.webhook_url
+        assert url is not None
+        delay = 1.0
+        while True:
+            try:
+                await self.client.set_webhook(url)
+            except ViberError as exc:
+                log.warning("viber set_webhook failed (%s); retrying in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(_REGISTER_RETRY_MAX, delay * 2)
+                continue
+            log.info("viber webhook set to %s", url)
+            self.webhook_registered.set()
+            return
+
+    async def stop(self) -> None:
+        """Stop taking callbacks (answered 503: Viber sends them again later)."""
+        self._accepting = False
+        task, self._register_task = self._register_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # -- callbacks the webhook answers itself -------------------------------------------------
+
+    async def welcome(self, callback: Callback) -> dict[str, Any] | None:
+        """The ``conversation_started`` answer (see :func:`welcome_message`)."""
+        user = callback.data.get("user")
+        user = user if isinstance(user, dict) else {}
+        language = user.get("language")
+        device_lang = normalize_language(language if isinstance(language, str) else None)
+        known_lang = None
+        user_id = callback.user_id
+        if user_id is not None:
+            known_lang = await self._language_of(Address(PLATFORM, user_id))
+        return welcome_message(self._translator_for, device_lang=device_lang, known_lang=known_lang)
+
+    async def track_receipt(self, callback: Callback) -> None:
+        """``failed`` receipts mark their outbox row failed (``delivered``/``seen`` are only
+        counted, by the webhook's metric)."""
+        if callback.event != "failed" or callback.message_token is None:
+            return
+        store = self._store()
+        if store is not None:
+            reason = str(callback.data.get("desc") or "no description")
+            await store.delivery_failed(callback.message_token, reason)
+
+    # -- health -------------------------------------------------------------------------------
+
+    async def healthy(self) -> bool:
+        """``get_account_info`` answers (cached for :data:`HEALTH_CACHE_SECONDS`)."""
+        checked_at, ok = self._health
+        if time.monotonic() - checked_at < HEALTH_CACHE_SECONDS:
+            return ok
+        try:
+            self.account = await self.client.get_account_info()
+            ok = True
+        except ViberError as exc:
+            log.warning("viber health check failed: %s", exc)
+            ok = False
+        self._health = (time.monotonic(), ok)
+        return ok
+
+    async def _health_check(self, request: web.Request) -> web.Response:
+        if await self.healthy():
+            return web.json_response({"status": "ok"})
+        return web.json_response({"status": "unavailable"}, status=503)

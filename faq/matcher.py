@@ -1,0 +1,269 @@
+"""The FAQ matcher: a message in, ranked entries and a decision out (the *contract* API).
+
+Scoring, for a message read by :mod:`faq.reading` and resolved word by word against the
+:class:`~faq.index.Index`:
+
+1. *coverage* of an entry: the IDF-weighted share of the message's words the entry's
+   questions, aliases and title contain (words found only in its answer count a little;
+   words repeated across its questions count a little more -- they are what it is about);
+2. *question similarity*: for the best entries by coverage, the best F-measure between the
+   message and any one of the entry's questions/aliases/title (how much of the message
+   that question explains, and how much of the question the message says);
+3. the score is a weighted mean of the two, in [0, 1].
+
+Decisions use the thresholds of :class:`faq.config.MatcherConfig`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from faq.config import DEFAULT_CONFIG, MatcherConfig
+from faq.content import LANGS, KnowledgeBase, load_knowledge_base
+from faq.index import Index, Resolved
+from faq.intents import IntentDetector
+from faq.reading import Reading, detect_language, read
+
+Decision = Literal["answer", "clarify", "handoff"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    entry_id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    decision: Decision
+    candidates: tuple[Candidate, ...]
+    """Ranked, best first (empty for a greeting, thanks or a request for a person)."""
+    lang: str
+    """The language the reply should be in."""
+    intent: str | None = None
+    """``None`` for a question; ``human``, ``greeting``, ``thanks`` or ``urgent``."""
+    offered: tuple[str, ...] = ()
+    """Entry ids to show: the answer's entry, or up to three for a clarification."""
+    debug: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    elapsed_ms: float = field(default=0.0, compare=False)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    def to_dict(self, top: int = 5) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "intent": self.intent,
+            "lang": self.lang,
+            "offered": list(self.offered),
+            "candidates": [
+                {"id": c.entry_id, "score": round(c.score, 4)} for c in self.candidates[:top]
+            ],
+            "elapsed_ms": round(self.elapsed_ms, 3),
+            "debug": dict(self.debug),
+        }
+
+
+class Matcher:
+    """Immutable after construction; ``match`` is pure (caches aside), so share it freely."""
+
+    def __init__(self, kb: KnowledgeBase, config: MatcherConfig = DEFAULT_CONFIG) -> None:
+        self.kb = kb
+        self.config = config
+        self.index = Index(kb, config)
+        self.intents = IntentDetector()
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        # Compile regexes, fill rapidfuzz/lru paths: the first user waits no longer than others.
+        for text in ("як отримати песель", "ult cltkfnm gtctkm", "kak poluchit pesel", "дякую"):
+            self.match(text)
+
+    # ---------------------------------------------------------------------------------------
+
+    def match(self, text: str, lang: str | None = None) -> MatchResult:
+        """Rank entries for ``text`` and decide; never raises (see module docstring)."""
+        started = time.perf_counter()
+        try:
+            result = self._match(text if isinstance(text, str) else str(text), lang)
+        except Exception:  # pragma: no cover - a bug must not take the conversation down
+            result = MatchResult(
+                "handoff", (), lang if lang in LANGS else "uk", debug={"error": True}
+            )
+        elapsed = (time.perf_counter() - started) * 1000.0
+        return MatchResult(
+            result.decision,
+            result.candidates,
+            result.lang,
+            result.intent,
+            result.offered,
+            result.debug,
+            elapsed,
+        )
+
+    def _match(self, text: str, lang: str | None) -> MatchResult:
+        lexicon = self.index.lexicon
+        reading = read(text, lexicon)
+        intent = self.intents.detect(reading.tokens)
+        debug: dict[str, Any] = {"tokens": list(reading.tokens)}
+        if reading.layout:
+            debug["layout"] = reading.layout
+        if intent in ("human", "greeting", "thanks") or not reading.tokens:
+            reply_lang = lang if lang in LANGS else detect_language(reading, lexicon)
+            return MatchResult("handoff", (), reply_lang, intent, debug=debug)
+
+        scored, best_unit_lang = self._score(reading)
+        reply_lang = lang if lang in LANGS else detect_language(reading, lexicon, best_unit_lang)
+        candidates = tuple(Candidate(self.index.entry_ids[e], s) for e, s in scored)
+        decision, offered = self._decide(candidates)
+        return MatchResult(decision, candidates, reply_lang, intent, offered, debug)
+
+    def _decide(self, candidates: tuple[Candidate, ...]) -> tuple[Decision, tuple[str, ...]]:
+        cfg = self.config
+        if not candidates or candidates[0].score < cfg.handoff_below:
+            return "handoff", ()
+        best = candidates[0].score
+        second = candidates[1].score if len(candidates) > 1 else 0.0
+        if best >= cfg.answer_min and best - second >= cfg.answer_margin:
+            return "answer", (candidates[0].entry_id,)
+        offered = tuple(
+            c.entry_id
+            for c in candidates[: cfg.clarify_max]
+            if c.score >= best - cfg.clarify_window and c.score >= cfg.handoff_below
+        )
+        return "clarify", offered
+
+    # ---------------------------------------------------------------------------------------
+
+    def _score(self, reading: Reading) -> tuple[list[tuple[int, float]], str | None]:
+        index, cfg = self.index, self.config
+        resolved: list[Resolved] = []
+        seen: set[str] = set()
+        for token in reading.tokens:
+            if token not in seen:
+                seen.add(token)
+                r = index.resolve(token)
+                if not r.stop:  # function words carry (almost) nothing: leave them out
+                    resolved.append(r)
+        known = [r for r in resolved if r.matches]
+        unknown = sum(r.weight for r in resolved if not r.matches)
+        total = sum(r.weight for r in known) + min(unknown, cfg.unknown_mass_cap * index.max_idf)
+        if not known or total <= 0.0:
+            return [], None
+
+        shortlist = self._coverage(known, total)
+        if not shortlist:
+            return [], None
+        return self._rerank(known, total, shortlist)
+
+    def _coverage(self, known: list[Resolved], total: float) -> list[tuple[int, float]]:
+        """Entries by coverage: the weighted share of the message they contain."""
+        index, cfg = self.index, self.config
+        postings = index.postings
+        # 1. Candidates from the questions/aliases/titles, rarest words first; once there are
+        #    enough, common words only add to entries already found (bounded work at scale).
+        order = sorted(known, key=lambda r: min(len(postings[t]) for t, _ in r.matches))
+        approx: dict[int, float] = {}
+        for r in order:
+            here: dict[int, float] = {}
+            for tid, strength in r.matches:
+                row = postings[tid]
+                if not approx or len(row) <= cfg.seed_postings:
+                    for e, factor in row.items():
+                        if strength * factor > here.get(e, 0.0):
+                            here[e] = strength * factor
+                else:
+                    for e in approx:
+                        found = row.get(e)
+                        if found is not None and strength * found > here.get(e, 0.0):
+                            here[e] = strength * found
+            for e, value in here.items():
+                approx[e] = approx.get(e, 0.0) + r.weight * value
+        if not approx:
+            return []
+        pool = heapq.nlargest(cfg.coverage_pool, approx, key=approx.__getitem__)
+        # 2. Exact coverage for the pool, answers included.
+        answer_w = cfg.answer_field_weight
+        exact: list[tuple[int, float]] = []
+        for e in pool:
+            covered = 0.0
+            for r in known:
+                best = 0.0
+                for tid, strength in r.matches:
+                    strong = postings[tid].get(e)
+                    factor = (
+                        strong
+                        if strong is not None
+                        else (answer_w if e in index.answer_only[tid] else 0.0)
+                    )
+                    if strength * factor > best:
+                        best = strength * factor
+                covered += r.weight * best
+            exact.append((e, covered / total))
+        exact.sort(key=lambda es: (-es[1], es[0]))
+        return exact[: cfg.rerank_entries]
+
+    def _rerank(
+        self, known: list[Resolved], total: float, shortlist: list[tuple[int, float]]
+    ) -> tuple[list[tuple[int, float]], str | None]:
+        """Mix coverage with the best single question's F-measure."""
+        index, cfg = self.index, self.config
+        term_strength: dict[int, list[tuple[int, float]]] = {}
+        for qi, r in enumerate(known):
+            for tid, strength in r.matches:
+                term_strength.setdefault(tid, []).append((qi, strength))
+        weights = [r.weight for r in known]
+        beta2 = cfg.question_beta**2
+        keyword_beta2 = cfg.keyword_beta**2
+        cw = cfg.coverage_weight
+        scored: list[tuple[int, float]] = []
+        best_unit: tuple[float, int] = (-1.0, -1)
+        tops = {tid: max(s for _, s in hits) for tid, hits in term_strength.items()}
+        for e, cov in shortlist:
+            by_term = index.entry_term_units[e]
+            covered: dict[int, float] = {}
+            per_unit: dict[int, dict[int, float]] = {}
+            for tid, hits in term_strength.items():
+                units = by_term.get(tid)
+                if units is None:
+                    continue
+                gain = index.term_weight[tid] * tops[tid]
+                for u in units:
+                    covered[u] = covered.get(u, 0.0) + gain
+                    per_query = per_unit.setdefault(u, {})
+                    for qi, strength in hits:
+                        if strength > per_query.get(qi, 0.0):
+                            per_query[qi] = strength
+            best_f = 0.0
+            for u, per_query in per_unit.items():
+                recall = covered[u] / index.unit_norm[u]
+                precision = sum(weights[qi] * s for qi, s in per_query.items()) / total
+                if precision <= 0.0 or recall <= 0.0:
+                    continue
+                b2 = beta2 if index.unit_is_question[u] else keyword_beta2
+                f = (1 + b2) * precision * recall / (b2 * precision + recall)
+                if f > best_f or (f == best_f and u < best_unit[1]):
+                    best_f = f
+                    if f > best_unit[0]:
+                        best_unit = (f, u)
+            scored.append((e, cw * cov + (1 - cw) * min(best_f, 1.0)))
+        scored.sort(key=lambda es: (-es[1], es[0]))
+        unit_lang = index.unit_langs[best_unit[1]] if best_unit[1] >= 0 else None
+        return scored[: cfg.max_candidates], unit_lang
+
+
+def build_matcher(kb: KnowledgeBase, config: MatcherConfig = DEFAULT_CONFIG) -> Matcher:
+    return Matcher(kb, config)
+
+
+def load_matcher(
+    content_dir: Path | str | None = None, config: MatcherConfig = DEFAULT_CONFIG
+) -> Matcher:
+    """Load the knowledge base (``faq.content.DEFAULT_CONTENT_DIR`` by default) and index it."""
+    return Matcher(load_knowledge_base(content_dir), config)

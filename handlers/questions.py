@@ -1,0 +1,97 @@
+"""Free text: ask the matcher, log the question, and answer, clarify, or say "I don't know".
+
+Every question is logged (``ctx.store.log_query`` scrubs personal data) and its id travels in
+the buttons that follow (👍/👎, "Did you mean", "None of these", the consultant), so feedback
+and handoffs attach to the question they are about.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.i18n import LANGS
+from handlers import ids
+from handlers.answers import send_answer
+from handlers.handoff import HandoffReason, HandoffRequest, offer_consultant, start_handoff, urgent
+from handlers.model import Button
+from handlers.start import privacy_button, privacy_notice_short
+from handlers.ui import entry_button, show_main_menu
+
+if TYPE_CHECKING:
+    from handlers.context import TurnContext
+
+MAX_CLARIFY = 3
+
+
+async def on_text(ctx: TurnContext) -> None:
+    text = ctx.event.text.strip()
+    if not text:
+        show_main_menu(ctx)
+        return
+    result = ctx.matcher.match(text, lang=ctx.user.lang)
+    if ctx.user.lang is None and result.lang in LANGS:
+        ctx.user.lang = result.lang  # their first words tell us their language
+    candidates = [(c.entry_id, c.score) for c in result.candidates]
+    query_id = await ctx.store.log_query(
+        ctx.user, text, result.decision, result.intent, result.lang, candidates
+    )
+    offered = [ctx.kb.entries[e] for e in result.offered if e in ctx.kb.entries]
+    _ = ctx.t.gettext
+
+    if result.intent == "urgent":
+        await urgent(ctx, query_id, text, tuple(candidates))
+    elif result.intent == "human":
+        await start_handoff(
+            ctx,
+            HandoffRequest(
+                HandoffReason.REQUESTED,
+                query_id=query_id,
+                question=text,
+                candidates=tuple(candidates),
+            ),
+        )
+    elif result.decision == "answer" and offered:
+        send_answer(ctx, offered[0], query_id)
+    elif result.decision == "clarify" and offered:
+        rows = [[entry_button(ctx, entry, query_id)] for entry in offered[:MAX_CLARIFY]]
+        rows.append([Button(_("None of these"), ids.none_of_these(query_id))])
+        ctx.reply(_("Did you mean:"), rows, kind="clarify")
+    elif result.intent == "greeting":
+        show_main_menu(
+            ctx,
+            _("Hello! 👋 Ask me anything about life in Małopolska, or pick a topic:"),
+            kind="greeting",
+        )
+    elif result.intent == "thanks":
+        show_main_menu(
+            ctx, _("You're welcome! 😊 Ask me if anything else comes up."), kind="thanks"
+        )
+    else:
+        dont_know(ctx, query_id)
+
+    if not ctx.user.notice_seen:
+        # Someone who never pressed /start still learns what we keep, once.
+        ctx.reply(privacy_notice_short(ctx), [[privacy_button(ctx)]], kind="notice")
+        ctx.user.notice_seen = True
+
+
+def dont_know(ctx: TurnContext, query_id: int | None) -> None:
+    """The honest "I don't know", with a consultant and the menu."""
+    _ = ctx.t.gettext
+    offer_consultant(
+        ctx,
+        _(
+            "Sorry, I don't know this one: it may be outside what I know. "
+            "A consultant can help, or you can look in the menu."
+        ),
+        HandoffReason.NO_ANSWER,
+        query_id,
+        kind="handoff",
+    )
+
+
+async def on_none_of_these(ctx: TurnContext, args: list[str]) -> None:
+    """``n:<query id>``: none of the suggestions fit."""
+    if len(args) != 1:
+        raise ids.StaleButton(":".join(args))
+    dont_know(ctx, ids.number(args[0]))

@@ -1,0 +1,94 @@
+"""The repository's building blocks on both backends: time zones, the outbox payload, the
+per-chat claim, and the SQLite connection settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from conftest import Clock
+from sqlalchemy import select, text
+
+from bot.db import Database, Repository, create_engine
+from bot.db.codec import reply_from_payload, reply_to_payload
+from bot.db.models import OutboxMessage, QueryLog
+from handlers.model import Address, Button, Media, MediaKind, Platform, Reply
+
+
+def test_payload_round_trips_a_reply() -> None:
+    address = Address(Platform.TELEGRAM, "-100", thread_id=7)
+    reply = Reply(
+        address,
+        "**Text** [a](https://a.pl)",
+        buttons=((Button("A", "a:1"),), (Button("Link", url="https://b.pl"), Button("B", "b"))),
+        media=Media(MediaKind.VOICE, ref="file", caption="c", mime_type="audio/ogg"),
+        silent=True,
+        meta={"kind": "relay", "ticket": "42"},
+    )
+    assert reply_from_payload(address, reply_to_payload(reply)) == reply
+    assert reply_from_payload(address, {"text": "old row"}) == Reply(address, "old row")
+
+
+async def test_times_come_back_aware_utc(db: Database, clock: Clock) -> None:
+    warsaw = dt.timezone(dt.timedelta(hours=2))
+    local = dt.datetime(2026, 5, 4, 11, 0, tzinfo=warsaw)
+    async with db.transaction() as session:
+        user = await Repository(session).touch_user("telegram", "1", local)
+    async with db.sessions() as session:
+        found = await Repository(session).find_user("telegram", "1")
+    assert found is not None and found.first_seen is not None
+    assert found.first_seen.tzinfo is not None
+    assert found.first_seen == local == dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
+    assert user.is_new and not found.is_new
+
+
+async def test_claim_takes_each_chats_first_pending_message_only(
+    db: Database, clock: Clock
+) -> None:
+    def reply(chat: str, text: str) -> Reply:
+        return Reply(Address(Platform.TELEGRAM, chat), text)
+
+    async with db.transaction() as session:
+        await Repository(session).enqueue(
+            [(reply("a", "a1"), None), (reply("a", "a2"), None), (reply("b", "b1"), None)],
+            clock(),
+        )
+    lease = clock() + dt.timedelta(seconds=60)
+    async with db.transaction() as session:
+        first = await Repository(session).claim_due(["telegram"], clock(), lease, 10)
+    assert [item.reply.text for item in first] == ["a1", "b1"]
+    async with db.transaction() as session:  # a1 and b1 are being sent: nothing else is due
+        assert await Repository(session).claim_due(["telegram"], clock(), lease, 10) == []
+        assert await Repository(session).next_due_at(["telegram"]) is None
+    async with db.transaction() as session:
+        await Repository(session).mark_sent(first[0].id, clock(), "9")
+    async with db.transaction() as session:
+        again = await Repository(session).claim_due(["telegram"], clock(), lease, 10)
+    assert [item.reply.text for item in again] == ["a2"]
+    async with db.sessions() as session:
+        depth = await Repository(session).outbox_depth()
+    assert depth == {"telegram": 2}  # b1 and a2 are still on their way
+
+
+async def test_delete_cascades_in_the_database_itself(db: Database, clock: Clock) -> None:
+    """ON DELETE CASCADE is enforced by the database (SQLite: foreign keys are on)."""
+    async with db.transaction() as session:
+        repo = Repository(session)
+        user = await repo.touch_user("telegram", "1", clock())
+        await repo.log_query(user.id, "q", "answer", None, "uk", [], clock())
+        await repo.enqueue([(Reply(user.address, "x"), user.id)], clock())
+    async with db.transaction() as session:
+        await session.execute(text("DELETE FROM users"))
+    async with db.sessions() as session:
+        assert list(await session.scalars(select(QueryLog.id))) == []
+        assert list(await session.scalars(select(OutboxMessage.id))) == []
+
+
+async def test_in_memory_sqlite_keeps_one_database() -> None:
+    engine = create_engine("sqlite+aiosqlite:///:memory:")
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("SELECT count(*) FROM t")).scalar() == 0
+    finally:
+        await engine.dispose()

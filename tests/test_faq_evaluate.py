@@ -1,0 +1,178 @@
+"""``otwarta faq eval``: the figures, the baseline, the report and its error messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from faq_synthetic_kb import write_kb
+
+from faq import load_matcher
+from faq.evaluate import Example, Outcome, compute_metrics, format_match, percentile, run_eval
+
+
+def ex(expected: str | None, tags: tuple[str, ...] = ("clean",), lang: str = "uk") -> Example:
+    return Example(1, "text", lang, expected, tags)
+
+
+def out(
+    decision: str,
+    ranked: tuple[str, ...],
+    offered: tuple[str, ...] = (),
+    ms: float = 1.0,
+    lang: str | None = "uk",
+) -> Outcome:
+    return Outcome(decision, ranked, offered, lang, ms)
+
+
+def test_metrics_by_hand() -> None:
+    pairs = [
+        (ex("a"), out("answer", ("a", "b"), ("a",), 1.0)),  # right answer
+        (ex("a"), out("answer", ("b", "a"), ("b",), 2.0)),  # wrong answer, right in top 3
+        (ex("b"), out("clarify", ("c", "b", "a"), ("c", "b"), 3.0)),  # clarify, offered
+        (ex("c"), out("handoff", ("a", "b", "d", "c"), (), 4.0, lang="ru")),  # lost
+        (ex(None), out("handoff", ("a",), (), 5.0)),  # rejected
+        (ex(None), out("answer", ("a",), ("a",), 6.0)),  # out of scope answered: wrong
+        (ex(None), out("clarify", ("a", "b"), ("a", "b"), 7.0)),  # not a rejection
+    ]
+    m = compute_metrics(pairs)
+    assert (m.n, m.in_scope, m.out_of_scope) == (7, 4, 3)
+    assert m.top1 == pytest.approx(1 / 4)
+    assert m.recall3 == pytest.approx(3 / 4)
+    assert m.answered_correctly == pytest.approx(1 / 4)
+    assert m.confident_wrong == pytest.approx(2 / 7)
+    assert m.oos_rejection == pytest.approx(1 / 3)
+    assert m.clarify_rate == pytest.approx(2 / 7)
+    assert m.clarify_success == pytest.approx(1 / 1)
+    assert m.in_scope_handoff == pytest.approx(1 / 4)
+    assert m.lang_accuracy == pytest.approx(6 / 7)
+    assert m.latency_p50_ms == 4.0
+    assert m.latency_p99_ms == 7.0
+
+
+def test_metrics_without_out_of_scope_messages() -> None:
+    m = compute_metrics([(ex("a"), out("answer", ("a",), ("a",)))])
+    assert m.oos_rejection is None
+    assert m.clarify_success is None
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([], 99) == 0.0
+    assert percentile([5.0], 50) == 5.0
+    assert percentile([float(i) for i in range(1, 101)], 99) == 99.0
+    assert percentile([float(i) for i in range(1, 101)], 50) == 50.0
+
+
+@pytest.fixture(scope="module")
+def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_kb(tmp_path_factory.mktemp("kb"))
+
+
+def write_set(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", "utf-8")
+    return path
+
+
+ROWS = [
+    {"text": "як отримати песель", "lang": "uk", "expected": "pesel-ukr", "tags": ["clean"]},
+    {
+        "text": "как сделать мельдунек",
+        "lang": "ru",
+        "expected": "residence-registration",
+        "tags": ["clean"],
+    },
+    {"text": "zr jnhbvfnb gtctkm", "lang": "uk", "expected": "pesel-ukr", "tags": ["layout"]},
+    {"text": "800+", "lang": "uk", "expected": "benefit-800plus", "tags": ["clean", "keyword"]},
+    {
+        "text": "who won the football match yesterday",
+        "lang": "en",
+        "expected": None,
+        "tags": ["clean", "oos-far"],
+    },
+]
+
+
+def test_report_matches_the_matcher(kb_dir: Path, tmp_path: Path) -> None:
+    path = write_set(tmp_path / "set.jsonl", ROWS)
+    report = json.loads(run_eval(path, content_dir=kb_dir, as_json=True, list_errors=True))
+    matcher = load_matcher(kb_dir)
+    results = [matcher.match(r["text"]) for r in ROWS]
+    inside = [(r, res) for r, res in zip(ROWS, results, strict=True) if r["expected"]]
+    top1 = sum(res.candidates[0].entry_id == r["expected"] for r, res in inside) / len(inside)
+    rejected = sum(
+        res.decision == "handoff"
+        for r, res in zip(ROWS, results, strict=True)
+        if r["expected"] is None
+    )
+    ours = report["ours"]
+    assert (ours["n"], ours["in_scope"], ours["out_of_scope"]) == (5, 4, 1)
+    assert ours["top1"] == pytest.approx(top1)
+    assert ours["oos_rejection"] == pytest.approx(rejected / 1)
+    assert report["baseline"]["n"] == 5
+    assert set(report["by_tag"]) == {"clean", "layout", "keyword", "oos-far"}
+    assert report["by_tag"]["layout"]["ours"]["n"] == 1
+    assert set(report["by_lang"]) == {"uk", "ru", "en"}
+    assert isinstance(report["errors"], list)
+
+
+def test_text_report_shows_both_columns(kb_dir: Path, tmp_path: Path) -> None:
+    text = run_eval(write_set(tmp_path / "set.jsonl", ROWS), content_dir=kb_dir)
+    assert "ours" in text and "naive" in text
+    assert "top-1 accuracy" in text and "out-of-scope rejection" in text
+    assert "by tag" in text and "by language" in text
+    no_baseline = run_eval(
+        write_set(tmp_path / "b.jsonl", ROWS), content_dir=kb_dir, baseline=False
+    )
+    assert "top-1 accuracy" in no_baseline
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        ('["a list"]', "expected a JSON object"),
+        ('{"text": "x", "lang": "uk", "tags": ["clean"]}', "missing field(s): expected"),
+        ('{"text": "x", "lang": "de", "expected": null, "tags": ["clean"]}', "lang must be one of"),
+        (
+            '{"text": "x", "lang": "uk", "expected": "no-such-entry", "tags": ["clean"]}',
+            "'no-such-entry' is not an entry id",
+        ),
+        (
+            '{"text": "x", "lang": "uk", "expected": null, "tags": ["shiny"]}',
+            "unknown tag(s): shiny",
+        ),
+        (
+            '{"text": "x", "lang": "uk", "expected": null, "tags": ["keyword"]}',
+            "exactly one form tag",
+        ),
+        ('{"text": 5, "lang": "uk", "expected": null, "tags": ["clean"]}', "text must be a string"),
+        (
+            '{"text": "x", "lang": "uk", "expected": null, "tags": ["clean"], "note": 1}',
+            "unknown field(s): note",
+        ),
+    ],
+)
+def test_bad_lines_are_named(kb_dir: Path, tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    good = json.dumps(ROWS[0], ensure_ascii=False)
+    path.write_text(f"{good}\n\n{line}\n", encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        run_eval(path, content_dir=kb_dir)
+    assert f"{path}:3:" in str(info.value)
+    assert message in str(info.value)
+
+
+def test_missing_and_empty_files(kb_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no such file"):
+        run_eval(tmp_path / "missing.jsonl", content_dir=kb_dir)
+    (tmp_path / "empty.jsonl").write_text("\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no examples"):
+        run_eval(tmp_path / "empty.jsonl", content_dir=kb_dir)
+
+
+def test_format_match_names_the_entries(kb_dir: Path) -> None:
+    matcher = load_matcher(kb_dir)
+    text = format_match(matcher.match("як отримати песель"), matcher, 3)
+    assert "decision:" in text and "pesel-ukr" in text and "Номер PESEL UKR" in text
+    assert "candidates: none" in format_match(matcher.match("дякую"), matcher, 3)
