@@ -102,6 +102,10 @@ class _Duplicate(Exception):
     pass
 
 
+async def _never_exempt(_ctx: TurnContext) -> bool:
+    return False
+
+
 class Engine:
     """Implements :class:`bot.ports.EventSink`."""
 
@@ -129,9 +133,10 @@ class Engine:
         self.outbox = outbox
         self.clock = clock
         self.flood = FloodGuard(flood)
-        #: Events never flood-limited (the consultant desk sets this: staff in the desk group
-        #: may paste ten messages at once, and none of them may be dropped).
-        self.flood_exempt: Callable[[IncomingEvent], bool] = lambda _event: False
+        #: Asked only when someone floods: may this turn go through anyway? The consultant desk
+        #: sets it: staff paste ten messages at once, and a person with an open ticket sends an
+        #: album — both are relayed to a human, and none of it may be dropped.
+        self.flood_exempt: Callable[[TurnContext], Awaitable[bool]] = _never_exempt
 
     async def process(self, event: IncomingEvent) -> bool:
         """Handle ``event`` once; ``False`` when its dedupe key was already processed."""
@@ -189,11 +194,9 @@ class Engine:
                 translator_for=self.translator_for,
                 now=now,
             )
-            verdict: FloodVerdict = (
-                "ok"
-                if self.flood_exempt(event)
-                else self.flood.check((platform, event.sender.user_id), now.timestamp())
-            )
+            verdict = self.flood.check((platform, event.sender.user_id), now.timestamp())
+            if verdict != "ok" and await self.flood_exempt(ctx):
+                verdict = "ok"
             if verdict == "notify":
                 ctx.reply(ctx.t.gettext(FLOOD_NOTICE), kind="flood")
             elif verdict == "ok":

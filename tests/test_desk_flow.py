@@ -391,6 +391,23 @@ async def test_a_burst_of_consultant_messages_is_never_flood_limited(desk: DeskH
     ]
 
 
+async def test_a_persons_album_during_a_ticket_is_never_flood_limited(desk: DeskHarness) -> None:
+    await desk.open_ticket()
+    relayed = []
+    for n in range(12):  # more than the 8 in 10 s the engine allows a person
+        relayed += to_desk(await desk.sends_photo(f"page {n}"))
+    assert [r.text for r in relayed] == [f"👤 page {n}" for n in range(12)]
+
+
+async def test_without_a_ticket_a_flood_is_still_limited(desk: DeskHarness) -> None:
+    replies = []
+    for n in range(12):
+        replies += await desk.says(f"питання {n}")
+    flood = [r for r in replies if r.meta.get("kind") == "flood"]
+    assert len(flood) == 1
+    assert len(replies) < 12 + 12
+
+
 async def test_a_person_on_viber_gets_the_consultants_reply_on_viber(desk: DeskHarness) -> None:
     t = await desk.open_ticket(user="viber-user-1", platform=Platform.VIBER)
     await desk.give_topic(t, 55)

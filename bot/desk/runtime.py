@@ -28,7 +28,7 @@ from bot.outbox import utcnow
 from bot.ports import MessageSender, ReplyWindow
 from handlers.desk import ConsultantDesk, DeskConfig
 from handlers.desk.billing import FreeWindow
-from handlers.model import Address, IncomingEvent, Platform
+from handlers.model import Address, Platform
 
 if TYPE_CHECKING:
     from bot.engine import Core
@@ -116,10 +116,13 @@ class DeskRuntime:
         )
         return store
 
-    def flood_exempt(self, event: IncomingEvent) -> bool:
-        """Consultants in the desk group are staff: a burst of their messages (an album, a
-        pasted list) is never dropped by the engine's flood control."""
-        return self.config.is_desk(event.address)
+    async def flood_exempt(self, ctx: TurnContext) -> bool:
+        """Bursts that reach a human are never dropped by the engine's flood control:
+        consultants in the desk group (an album, a pasted list), and a person whose ticket is
+        open (everything they send is relayed to the desk, not matched)."""
+        if self.config.is_desk(ctx.event.address):
+            return True
+        return await self._store_for(ctx).open_ticket_of(ctx.user.id) is not None
 
     def handler(self, inner: Handler | None = None) -> Handler:
         if inner is None:
