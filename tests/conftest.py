@@ -307,3 +307,8 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+def names_ticket(text: str, number: int) -> bool:
+    """Whether ``text`` names ticket ``number``: "#1" must not match "#12" (or "#1" of #19)."""
+    return re.search(rf"#{number}(?!\d)", text) is not None

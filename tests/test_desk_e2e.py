@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from conftest import names_ticket
 from sqlalchemy import text
 from telegram_double import BotApiDouble, FakeUser, SentMessage
 from telegram_harness import bot_settings, running_bot
@@ -105,23 +106,25 @@ async def test_the_whole_ticket_life(api: BotApiDouble, db_url: str) -> None:
     async with running_bot(desk_settings(api, db_url)):
         thread = await ask_for_a_person(api)
         name = topics(api)[thread]
-        assert name.startswith("#1 · UK · ")
+        t = ticket_of(api, thread)
+        assert name.startswith(f"#{t} · UK · ")
         card = card_of(api, thread)
         assert re.search(r"👤 \S+ #[0-9A-F]{4}\n", card.text)  # a pseudonym
         assert "Oksana" not in card.text
         assert "хочу поговорити" in card.text.lower()
-        assert card.callback_data == ["dk:take:1", "dk:close:1", "dk:xfer:1"]
+        assert card.callback_data == [f"dk:take:{t}", f"dk:close:{t}", f"dk:xfer:{t}"]
         await api.wait_until(
-            lambda: any("#1" in m.text for m in api.sent_to(PERSON.id)), what="the acknowledgement"
+            lambda: any(names_ticket(m.text, t) for m in api.sent_to(PERSON.id)),
+            what="the acknowledgement",
         )
-        ack = next(m for m in api.sent_to(PERSON.id) if "#1" in m.text)
-        assert ack.callback_data == ["dk:cancel:1"]
+        ack = next(m for m in api.sent_to(PERSON.id) if names_ticket(m.text, t))
+        assert ack.callback_data == [f"dk:cancel:{t}"]
 
-        api.callback(OLENA, "dk:take:1", message_id=card.message_id, chat=desk_chat(api))
+        api.callback(OLENA, f"dk:take:{t}", message_id=card.message_id, chat=desk_chat(api))
         await api.wait_until(
             lambda: "Olena Koval" in current_card_text(api, thread), what="the card names the owner"
         )
-        assert "dk:take:1" not in current_card_buttons(api, thread)
+        assert f"dk:take:{t}" not in current_card_buttons(api, thread)
 
         sent_before = len(api.sent_to(PERSON.id))
         api.group_message(DESK, OLENA, "Добрий день! Чим можу допомогти?", thread_id=thread)
@@ -142,17 +145,17 @@ async def test_the_whole_ticket_life(api: BotApiDouble, db_url: str) -> None:
         api.group_message(DESK, OLENA, "!перевірити статус у понеділок", thread_id=thread)
         api.group_message(DESK, OLENA, "/close", thread_id=thread)
         await api.wait_until(
-            lambda: any("dk:rate:1:5" in m.callback_data for m in api.sent_to(PERSON.id)),
+            lambda: any(f"dk:rate:{t}:5" in m.callback_data for m in api.sent_to(PERSON.id)),
             what="the rating buttons",
         )
         assert all("перевірити статус" not in m.text for m in api.sent_to(PERSON.id))
         await api.wait_until(lambda: api.topics[(DESK, thread)].closed, what="topic closed")
         assert topics(api)[thread].startswith("✅ ")
 
-        rating = next(m for m in api.sent_to(PERSON.id) if "dk:rate:1:5" in m.callback_data)
-        api.callback(PERSON, "dk:rate:1:4", message_id=rating.message_id)
+        rating = next(m for m in api.sent_to(PERSON.id) if f"dk:rate:{t}:5" in m.callback_data)
+        api.callback(PERSON, f"dk:rate:{t}:4", message_id=rating.message_id)
         await api.wait_until(
-            lambda: any("dk:skip:1" in m.callback_data for m in api.sent_to(PERSON.id)),
+            lambda: any(f"dk:skip:{t}" in m.callback_data for m in api.sent_to(PERSON.id)),
             what="the comment invitation",
         )
         api.text(PERSON, "Дуже дякую, все зрозуміло")
@@ -332,7 +335,7 @@ async def test_forget_erases_and_tells_the_desk(api: BotApiDouble, db_url: str) 
         api.callback(PERSON, "fg:yes", message_id=confirm.message_id)
         await api.wait_until(lambda: (DESK, thread) in api.deleted_topics, what="topic deleted")
         notice = [m for m in api.sent_to(DESK) if m.message_thread_id is None]
-        assert any(f"#{ticket}" in m.text for m in notice)
+        assert any(names_ticket(m.text, ticket) for m in notice)
     assert (
         await query(db_url, "SELECT id FROM users WHERE external_id = :id", id=str(PERSON.id)) == []
     )

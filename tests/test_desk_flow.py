@@ -11,7 +11,7 @@ import itertools
 from typing import Any
 
 import pytest
-from conftest import Clock
+from conftest import Clock, names_ticket
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
@@ -225,7 +225,7 @@ async def test_asking_for_a_person_opens_a_ticket_and_acknowledges(desk: DeskHar
     assert open_op.meta[META_OP] == "open" and open_op.address.thread_id is None
     t = int(open_op.meta[META_TICKET])
     ack = to_person(replies)[0]
-    assert f"#{t}" in ack.text
+    assert names_ticket(ack.text, t)
     assert "15" in ack.text  # the default expected wait, with no history yet
     assert ack.buttons[0][0].id == f"dk:cancel:{t}"
     ticket = await desk.ticket(t)
@@ -251,7 +251,7 @@ async def test_asking_again_points_to_the_open_ticket(desk: DeskHarness) -> None
     t = await desk.open_ticket()
     replies = await desk.command("consultant")
     assert not to_desk(replies)
-    assert f"#{t}" in to_person(replies)[0].text
+    assert names_ticket(to_person(replies)[0].text, t)
     async with desk.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(TicketRow)) == 1
 
@@ -485,7 +485,7 @@ async def test_messages_to_a_closed_ticket_are_not_sent(desk: DeskHarness) -> No
     await desk.consultant_says(OLENA, 55, "/close")
     replies = await desk.consultant_says(OLENA, 55, "ще одне")
     assert to_person(replies) == []
-    assert f"#{t}" in to_desk(replies)[0].text
+    assert names_ticket(to_desk(replies)[0].text, t)
 
 
 # -- after the closing ------------------------------------------------------------------------
@@ -528,7 +528,7 @@ async def test_forget_erases_the_tickets_and_tells_the_desk(desk: DeskHarness) -
     await desk.says("мій телефон 600 123 456")
     replies = await desk.taps("fg:yes")
     [erase] = to_desk(replies)
-    assert erase.meta[META_OP] == "erase" and f"#{t}" in erase.text
+    assert erase.meta[META_OP] == "erase" and names_ticket(erase.text, t)
     async with desk.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(User)) == 0
         assert await session.scalar(select(func.count()).select_from(TicketMessage)) == 0
@@ -542,7 +542,7 @@ async def test_forget_erases_the_tickets_and_tells_the_desk(desk: DeskHarness) -
         )
     # A consultant writing in the old topic learns why nothing is sent.
     replies = await desk.consultant_says(OLENA, 55, "Ви тут?")
-    assert to_person(replies) == [] and f"#{t}" in to_desk(replies)[0].text
+    assert to_person(replies) == [] and names_ticket(to_desk(replies)[0].text, t)
 
 
 # -- the reminder -----------------------------------------------------------------------------
@@ -570,7 +570,7 @@ async def test_reminder_posts_once_per_threshold_and_only_in_working_hours(
     assert await reminder.run_once() == [urgent, first, second]  # urgent first
     [posted] = await desk.new_replies()
     assert posted.address == Address(Platform.TELEGRAM, DESK)
-    assert f"🚨 #{urgent}" in posted.text and f"#{first}" in posted.text
+    assert f"🚨 #{urgent}" in posted.text and names_ticket(posted.text, first)
     assert sample("otwarta_desk_tickets", {"state": "waiting"}) == 3
     clock.advance(10 * 60)
     assert await reminder.run_once() == []  # reminded 10 minutes ago
