@@ -187,9 +187,9 @@ def first_answers(api: ViberApiDouble) -> dict[str, float]:
     return first
 
 
-async def wait_answers(api: ViberApiDouble, users: list[ViberUser], timeout: float) -> None:
+async def wait_answers(api: ViberApiDouble, users: list[ViberUser], within: float) -> None:
     wanted = {u.id for u in users}
-    deadline = time.perf_counter() + timeout
+    deadline = time.perf_counter() + within
     while time.perf_counter() < deadline:
         if wanted <= first_answers(api).keys():
             return
@@ -251,12 +251,28 @@ async def steady(api: ViberApiDouble, poster: Poster, args: argparse.Namespace) 
     answers = first_answers(api)
     latencies = [answers[u] - sent_at[u] for u in sent_at if u in answers]
     return {
-        "p50_ms": statistics.median(latencies) * 1000,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "ack_p99_ms": percentile(acks, 0.99) * 1000,
         "answered": len(latencies),
         "expected": count,
     }
+
+
+def describe_burst(kind: str, b: dict[str, float]) -> str:
+    return (
+        f"{kind:8s} burst of {b['expected']:.0f}: {b['callbacks_per_s']:.0f} callbacks/s "
+        f"acknowledged (ack p50 {b['ack_p50_ms']:.1f} ms, p99 {b['ack_p99_ms']:.1f} ms), "
+        f"{b['answers_per_s']:.0f} answers/s ({b['answered']:.0f}/{b['expected']:.0f} answered)"
+    )
+
+
+def describe_steady(kind: str, args: argparse.Namespace, s: dict[str, float], rss: float) -> str:
+    return (
+        f"{kind:8s} steady {args.rate:.0f}/s for {args.seconds:.0f} s: callback -> send_message "
+        f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms; ack p99 {s['ack_p99_ms']:.1f} ms "
+        f"({s['answered']:.0f}/{s['expected']:.0f} answered); peak RSS {rss:.0f} MB"
+    )
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -272,22 +288,11 @@ async def run(args: argparse.Namespace) -> None:
                 ):
                     poster = Poster(url, api.token, http)
                     b = await burst(api, poster, args)
+                    print(describe_burst(kind, b), flush=True)
                     await asyncio.sleep(1.0)
-                    s = await steady(api, poster, args)
+                    st = await steady(api, poster, args)
                     rss = peak_rss_mb(process.pid)
-                print(
-                    f"{kind:8s} burst of {b['expected']}: {b['callbacks_per_s']:.0f} callbacks/s "
-                    f"acknowledged (ack p50 {b['ack_p50_ms']:.1f} ms, p99 "
-                    f"{b['ack_p99_ms']:.1f} ms), {b['answers_per_s']:.0f} answers/s "
-                    f"({b['answered']}/{b['expected']} answered)"
-                )
-                print(
-                    f"{kind:8s} steady {args.rate:.0f}/s for {args.seconds:.0f} s: callback → "
-                    f"send_message p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms; ack p99 "
-                    f"{s['ack_p99_ms']:.1f} ms ({s['answered']}/{s['expected']} answered); "
-                    f"peak RSS {rss:.0f} MB",
-                    flush=True,
-                )
+                print(describe_steady(kind, args, st, rss), flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -15,6 +15,10 @@ update is acknowledged to Telegram only after the engine has committed it:
   was not confirmed; the engine drops the ones it had already committed (dedupe key =
   ``update_id``).
 
+An update whose processing failed holds back the later updates of its chat until it comes
+back (so a chat's order survives failures); a database outage is retried indefinitely, any
+other error :data:`_FAILED_UPDATE_ATTEMPTS` times before the update is skipped and logged.
+
 Outbound. :class:`TelegramSender` renders the content markup to Telegram HTML, splits at 4096
 characters, attaches inline keyboards, relays media by ``file_id``, declares the rate limits,
 and maps Bot API errors onto :mod:`bot.ports` errors. It does no retrying of its own (PTB

@@ -135,3 +135,23 @@ async def test_routes_are_pluggable(http: aiohttp.ClientSession) -> None:
             server.add_routes([web.get("/late", viber)])
     finally:
         await server.stop()
+
+
+async def test_serve_migrates_a_blank_embedded_database(
+    blank_sqlite_url: str, http: aiohttp.ClientSession
+) -> None:
+    async with running_bot(plain_settings(blank_sqlite_url)) as bot:
+        async with http.get(f"{bot.url}/readyz") as response:
+            assert response.status == 200
+
+
+@pytest.mark.postgres
+async def test_serve_refuses_a_postgres_schema_behind_head(
+    blank_postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.app import serve
+
+    with pytest.raises(SystemExit) as exited:
+        await serve(plain_settings(blank_postgres_url))
+    assert exited.value.code == 2
+    assert "otwarta db upgrade" in caplog.text

@@ -49,7 +49,9 @@ HEALTH_PATH = "/viber/health"
 HEALTH_CACHE_SECONDS = 30.0
 _REGISTER_RETRY_MAX = 300.0
 _INVALID_TOKEN = 2
-_DEVICE_LANGS_KEPT = 50_000
+_PEOPLE_KEPT = 50_000  # per-person memory (languages) is bounded: least recent dropped
+#: How long a person's chosen language is reused before it is read again (see _language_of).
+LANGUAGE_CACHE_SECONDS = 30.0
 
 # UI strings (msgids of the babel catalogs).
 WELCOME_CHOOSE_LANGUAGE = N_("👋 Welcome! Please choose your language:")
@@ -131,6 +133,7 @@ class ViberAdapter:
         # The phone's language of people who have not chosen one (handlers answer in it): the
         # bottom keyboard should speak it too. In memory and bounded; English after a restart.
         self._device_langs: OrderedDict[str, str] = OrderedDict()
+        self._chosen_langs: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
         self.account: dict[str, Any] | None = None
         self.webhook_registered = asyncio.Event()
         self._accepting = False
@@ -153,18 +156,37 @@ class ViberAdapter:
         return ViberStore(db) if db is not None else None
 
     async def _language_of(self, address: Address) -> str | None:
-        """The person's chosen language, else their phone's (if one of ours)."""
-        store = self._store()
-        chosen = await store.language_of(address) if store is not None else None
-        return chosen or self._device_langs.get(address.chat_id)
+        """The person's chosen language, else their phone's (if one of ours).
+
+        Every message carries the bottom keyboard in it, so this is asked for every send:
+        the chosen language is cached per person (a database read per send would cost more
+        than the send). A language changes only in a turn of that person's own event, and
+        the webhook drops their entry before and right after each such turn commits, so this
+        process never serves a stale one; other processes (PostgreSQL) may, for at most
+        :data:`LANGUAGE_CACHE_SECONDS`.
+        """
+        key = address.chat_id
+        now = time.monotonic()
+        cached = self._chosen_langs.get(key)
+        if cached is not None and cached[1] > now:
+            chosen = cached[0]
+        else:
+            store = self._store()
+            chosen = await store.language_of(address) if store is not None else None
+            self._chosen_langs[key] = (chosen, now + LANGUAGE_CACHE_SECONDS)
+            self._chosen_langs.move_to_end(key)
+            while len(self._chosen_langs) > _PEOPLE_KEPT:
+                self._chosen_langs.popitem(last=False)
+        return chosen or self._device_langs.get(key)
 
     def _observe(self, event: IncomingEvent) -> None:
-        lang = normalize_language(event.sender.language_code)
         key = event.sender.user_id
+        self._chosen_langs.pop(key, None)
+        lang = normalize_language(event.sender.language_code)
         self._device_langs.pop(key, None)
         if lang is not None:
             self._device_langs[key] = lang
-            while len(self._device_langs) > _DEVICE_LANGS_KEPT:
+            while len(self._device_langs) > _PEOPLE_KEPT:
                 self._device_langs.popitem(last=False)
 
     # -- lifecycle ----------------------------------------------------------------------------

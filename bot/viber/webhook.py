@@ -100,6 +100,8 @@ class ViberWebhook:
         observe: EventObserver | None = None,
         max_body: int = MAX_CALLBACK_BYTES,
     ) -> None:
+        """``observe`` is told of each event before it is processed and again right after its
+        commit (before anything else runs), e.g. to forget what the turn may have changed."""
         self._token = auth_token
         self._sink = sink
         self._welcome = welcome
@@ -148,6 +150,8 @@ class ViberWebhook:
         try:
             async with self._chat_lock(incoming.sender.user_id):
                 await sink.process(incoming)
+                if self._observe is not None:  # again, right after the commit (see observe)
+                    self._observe(incoming)
         except Exception as exc:
             metrics.UPDATES_FAILED.labels(PLATFORM.value).inc()
             log.warning(
