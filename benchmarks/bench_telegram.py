@@ -222,7 +222,7 @@ async def measure(
         return sent
 
     def latencies(injected: dict[int, list[float]], base: dict[int, int]) -> list[float]:
-        out = []
+        out: list[float] = []
         for chat, times in injected.items():
             got = replies.times.get(chat, [])[base[chat] :]
             out.extend((reply - at) * 1000 for at, reply in zip(times, got, strict=False))

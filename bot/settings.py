@@ -100,6 +100,7 @@ class Settings(BaseSettings):
             return self.desk_pseudonym_key.get_secret_value().encode()
         token = self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else ""
         return hashlib.sha256(b"otwarta-desk-pseudonym:" + token.encode()).digest()
+
     # -- end of the consultant desk block --------------------------------------------------
 
     @property

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hmac
+import html
 import json
 import logging
 import re
@@ -460,6 +461,22 @@ class TelegramSender:
         extra = {**common, "reply_markup": markup}
 
         async def step() -> Message:
+            # Media from Viber (a URL, a sticker id) may be refused: post it as a link instead.
+            if media.kind is MediaKind.STICKER and ref.isdigit():  # a Viber sticker id
+                return await as_link()
+            try:
+                return await send_media()
+            except BadRequest as exc:
+                if not ref.startswith(("https://", "http://")):
+                    raise
+                log.info("telegram refused %s by URL (%s); posting the link", media.kind, exc)
+                return await as_link()
+
+        async def as_link() -> Message:
+            text = _media_link_html(media, rendered.get("caption"))
+            return await bot.send_message(text=text, parse_mode=ParseMode.HTML, **extra)
+
+        async def send_media() -> Message:
             kind = media.kind
             if kind is MediaKind.PHOTO:
                 return await bot.send_photo(photo=ref, **rendered, **extra)
@@ -495,6 +512,19 @@ class TelegramSender:
         for key, (_, at) in list(self._progress.items()):
             if at < horizon:
                 del self._progress[key]
+
+
+def _media_link_html(media: Media, caption_html: str | None) -> str:
+    """Media Telegram would not take (a Viber URL or sticker) as a message: the link (or the
+    sticker's emoji) and the caption (already Telegram HTML)."""
+    ref = media.ref or ""
+    if media.kind is MediaKind.STICKER and ref.isdigit():
+        head = "🎭"
+    else:
+        label = media.file_name or ""
+        url = html.escape(ref)
+        head = f'📎 <a href="{url}">{html.escape(label)}</a>' if label else f"📎 {url}"
+    return f"{head}\n\n{caption_html}" if caption_html else head
 
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)

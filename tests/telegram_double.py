@@ -476,6 +476,8 @@ class BotApiDouble:
         self.topics: dict[tuple[int, int], ForumTopic] = {}
         self.deleted_topics: set[tuple[int, int]] = set()
         self.blocked: set[int] = set()
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self.downloads: list[str] = []  # file paths fetched through /file/bot<token>/...
         self.injected_at: dict[int, float] = {}
         self.confirmed_offset = 0
         self.polls_started = 0  # getUpdates requests received (counted on arrival)
@@ -504,6 +506,7 @@ class BotApiDouble:
     async def start(self) -> BotApiDouble:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -641,6 +644,10 @@ class BotApiDouble:
         )
         self.failures.append(rule)
         return rule
+
+    def add_file(self, file_id: str, content: bytes, file_path: str) -> None:
+        """A file ``getFile`` knows (and ``/file/bot<token>/<file_path>`` serves)."""
+        self.files[file_id] = (file_path, content)
 
     def clear_failures(self) -> None:
         self.failures.clear()
@@ -886,6 +893,30 @@ class BotApiDouble:
         self.calls.append(ApiCall(method, params, status, body, at))
         await self._notify()
         return _json_response(status, body)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        for file_path, content in self.files.values():
+            if file_path == path:
+                self.downloads.append(path)
+                return web.Response(body=content, content_type="application/octet-stream")
+        return web.Response(status=404)
+
+    async def _api_getFile(self, params: JsonDict) -> JsonDict:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.files:
+            raise bad_request("invalid file_id")
+        path, content = self.files[file_id]
+        if len(content) > 20 * 1024 * 1024:
+            raise bad_request("file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id[-8:],
+            "file_size": len(content),
+            "file_path": path,
+        }
 
     async def _dispatch(self, method: str, params: JsonDict, at: float) -> tuple[int, JsonDict]:
         try:

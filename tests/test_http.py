@@ -140,9 +140,11 @@ async def test_routes_are_pluggable(http: aiohttp.ClientSession) -> None:
 async def test_serve_migrates_a_blank_embedded_database(
     blank_sqlite_url: str, http: aiohttp.ClientSession
 ) -> None:
-    async with running_bot(plain_settings(blank_sqlite_url)) as bot:
-        async with http.get(f"{bot.url}/readyz") as response:
-            assert response.status == 200
+    async with (
+        running_bot(plain_settings(blank_sqlite_url)) as bot,
+        http.get(f"{bot.url}/readyz") as response,
+    ):
+        assert response.status == 200
 
 
 @pytest.mark.postgres

@@ -406,6 +406,8 @@ class ViberApiDouble:
         elif kind in ("file", "video"):
             if not isinstance(payload.get("size"), int) or not payload.get("media"):
                 return 4, f"{kind} without media and size"
+            if kind == "file" and not payload.get("file_name"):
+                return 4, "file without file_name"
         elif kind == "url":
             if not payload.get("media"):
                 return 4, "url without media"

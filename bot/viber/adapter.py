@@ -28,6 +28,7 @@ from bot.logging import register_secret
 from bot.ports import EventSink
 from bot.viber.client import ViberClient, ViberError, ViberStatusError
 from bot.viber.inbound import Callback
+from bot.viber.media import media_links_for
 from bot.viber.protocol import MIN_API_VERSION, SENDER_NAME
 from bot.viber.render import build_keyboard
 from bot.viber.sender import ViberSender, nav_buttons
@@ -117,11 +118,20 @@ class ViberAdapter:
         self.sink = sink
         self.public_url = settings.public_url
         self._db = db
+        # Consultants' Telegram files reach Viber through signed links to our server.
+        bot_token = settings.telegram_bot_token
+        self.media_links = media_links_for(
+            token,
+            settings.public_url,
+            bot_token.get_secret_value() if bot_token is not None else None,
+            settings.telegram_api_url,
+        )
         self.sender = ViberSender(
             self.client,
             translator_for=translator_for,
             language_of=self._language_of,
             messages_per_second=settings.viber_messages_per_second,
+            media_links=self.media_links,
         )
         self.webhook = ViberWebhook(
             token,
@@ -143,8 +153,11 @@ class ViberAdapter:
     # -- wiring -------------------------------------------------------------------------------
 
     def routes(self) -> list[web.RouteDef]:
-        """The webhook and Viber's health check, for the HTTP server."""
-        return [self.webhook.route(), web.get(HEALTH_PATH, self._health_check)]
+        """The webhook, Viber's health check and the media links, for the HTTP server."""
+        routes = [self.webhook.route(), web.get(HEALTH_PATH, self._health_check)]
+        if self.media_links is not None:
+            routes.append(self.media_links.route())
+        return routes
 
     def _accepting_sink(self) -> EventSink | None:
         return self.sink if self._accepting else None
@@ -253,6 +266,8 @@ class ViberAdapter:
 
     async def close(self) -> None:
         await self.client.close()
+        if self.media_links is not None:
+            await self.media_links.close()
 
     # -- callbacks the webhook answers itself -------------------------------------------------
 

@@ -11,7 +11,9 @@
   keyboard too large for the request limit loses its last buttons (never the bottom ones).
 - Media (the consultant desk relays them): a picture by URL (caption if short), a location,
   a contact, a Viber sticker; any other file by URL becomes a link (a Viber file message needs
-  the size, which we do not know). A reference Viber cannot fetch (a Telegram ``file_id``)
+  the size, which we do not know). A consultant's Telegram photo or document goes out as a
+  ``picture`` or ``file`` message when the sender has a signed link for it
+  (:mod:`bot.viber.media`); any other reference Viber cannot fetch (a Telegram ``file_id``)
   becomes a short note in the person's language instead of a silent drop.
 """
 
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.markup import render_plain, split_message
+from bot.viber.media import MediaLink
 from bot.viber.protocol import (
     BASIC_API_VERSION,
     BUTTON_LABEL_LIMIT,
@@ -207,6 +210,10 @@ def build_keyboard(
         keep -= max(1, (keep + 9) // 10)
 
 
+#: Viber's limit on a file message's ``file_name``.
+FILE_NAME_LIMIT = 256
+
+
 # -- messages ---------------------------------------------------------------------------------
 
 
@@ -223,11 +230,12 @@ def render_reply(
     *,
     notes: Notes = Notes(),
     style: Style = Style(),
+    link: MediaLink | None = None,
 ) -> list[Payload]:
     """The ``send_message`` bodies delivering ``reply``, in order, each within the limits.
 
     The keyboard rides on the last message (a keyboard on an earlier part would be replaced
-    a moment later anyway).
+    a moment later anyway). ``link``: where Viber can fetch the reply's Telegram file.
     """
     base: Payload = {
         "receiver": reply.address.chat_id,
@@ -238,7 +246,11 @@ def render_reply(
     text = render_plain(reply.text).strip()
     messages: list[Payload] = []
     if reply.media is not None:
-        media_message, text = _media_message(reply.media, text, notes)
+        media_message: Payload | None
+        if link is not None:
+            media_message, text = _linked_message(link, text)
+        else:
+            media_message, text = _media_message(reply.media, text, notes)
         if media_message is not None:
             messages.append({**base, **media_message})
     parts = split_message(text, TEXT_LIMIT) if text else []
@@ -282,6 +294,17 @@ def _fit_text(base: Payload, text: str, keyboard: Payload | None) -> list[Payloa
 
 def _is_url(ref: str | None) -> bool:
     return bool(ref) and ref.startswith(("https://", "http://"))  # type: ignore[union-attr]
+
+
+def _linked_message(link: MediaLink, text: str) -> tuple[Payload, str]:
+    """A consultant's Telegram file through our signed link: a picture (the text as its
+    caption when short) or a file (which has no caption: the text follows)."""
+    if link.picture:
+        if text and len(text) <= CAPTION_LIMIT:
+            return {"type": "picture", "media": link.url, "text": text}, ""
+        return {"type": "picture", "media": link.url, "text": ""}, text
+    name = link.file_name[:FILE_NAME_LIMIT]
+    return {"type": "file", "media": link.url, "size": link.size, "file_name": name}, text
 
 
 def _media_message(media: Media, text: str, notes: Notes) -> tuple[Payload | None, str]:

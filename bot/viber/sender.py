@@ -16,6 +16,10 @@ No retrying here: the outbox retries (with backoff) and keeps a chat's messages 
 A reply split into several messages resumes after the parts already delivered when the outbox
 retries it, so a retry never repeats a part (in this process; a crash mid-reply may repeat one).
 
+A consultant's Telegram photo or document goes out as a Viber ``picture`` or ``file`` through
+a signed link to our server (:mod:`bot.viber.media`, when ``PUBLIC_URL`` is set); without one,
+as a note saying a file could not be shown.
+
 Viber bills a message sent more than 24 hours after the person's last message;
 :meth:`ViberSender.free_window` tells the consultant desk whether a reply is still free.
 """
@@ -30,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from bot.i18n import N_
 from bot.ports import Delivered, PermanentFailure, RateLimit, RecipientGone, RetryLater
 from bot.viber.client import ViberClient, ViberStatusError, ViberUnavailable
+from bot.viber.media import MediaLinks
 from bot.viber.protocol import (
     API_VERSION_NOT_SUPPORTED,
     BASIC_API_VERSION,
@@ -94,8 +99,10 @@ class ViberSender:
         language_of: LanguageLookup | None = None,
         rate_limited_after: float = 1.0,
         messages_per_second: int = DEFAULT_MESSAGES_PER_SECOND,
+        media_links: MediaLinks | None = None,
     ) -> None:
         self.client = client
+        self.media_links = media_links
         self.messages_per_second = messages_per_second
         self.rate_limited_after = rate_limited_after  # status 12 gives no Retry-After
         if translator_for is None:
@@ -143,11 +150,16 @@ class ViberSender:
     async def render(self, reply: Reply) -> list[Payload]:
         """The request bodies for ``reply`` (in the person's language)."""
         t = self._translator_for(await self._language(reply.address))
+        link = None
+        media = reply.media
+        if self.media_links is not None and media is not None and not _is_url(media.ref):
+            link = await self.media_links.link(media)  # RetryLater when Telegram is away
         try:
             return render_reply(
                 reply,
                 nav_buttons(t),
                 notes=Notes(file_not_shown=t.gettext(FILE_NOT_SHOWN)),
+                link=link,
             )
         except ValueError as exc:
             raise PermanentFailure(str(exc)) from exc
@@ -186,6 +198,10 @@ class ViberSender:
         for key, (_count, at) in list(self._progress.items()):
             if at < horizon:
                 del self._progress[key]
+
+
+def _is_url(ref: str | None) -> bool:
+    return ref is not None and ref.startswith(("https://", "http://"))
 
 
 def _delivery_error(exc: ViberStatusError, rate_limited_after: float) -> Exception:
