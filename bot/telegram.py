@@ -81,6 +81,7 @@ from bot.ports import (
     ThreadGone,
 )
 from handlers.model import (
+    CAPTIONED_MEDIA,
     Address,
     Button,
     EventKind,
@@ -394,7 +395,7 @@ class TelegramSender:
         if reply.media is not None:
             caption: str | None = None
             if (
-                reply.media.kind in _CAPTIONED
+                reply.media.kind in CAPTIONED_MEDIA
                 and len(text_parts) == 1
                 and _visible_len(text_parts[0]) <= CAPTION_LIMIT
             ):
@@ -528,14 +529,6 @@ def _media_link_html(media: Media, caption_html: str | None) -> str:
 
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-_CAPTIONED = {
-    MediaKind.PHOTO,
-    MediaKind.DOCUMENT,
-    MediaKind.VOICE,
-    MediaKind.VIDEO,
-    MediaKind.AUDIO,
-    MediaKind.ANIMATION,
-}
 
 
 def _chat_id(address: Address) -> int | str:

@@ -57,6 +57,19 @@ class MediaKind(enum.StrEnum):
     OTHER = "other"
 
 
+CAPTIONED_MEDIA: frozenset[MediaKind] = frozenset(
+    {
+        MediaKind.PHOTO,
+        MediaKind.DOCUMENT,
+        MediaKind.VOICE,
+        MediaKind.VIDEO,
+        MediaKind.AUDIO,
+        MediaKind.ANIMATION,
+    }
+)
+"""Media that carry a caption; the rest (stickers, locations, contacts) travel bare."""
+
+
 @dataclass(frozen=True, slots=True)
 class Media:
     """A non-text message. ``ref`` is the adapter's own handle to re-send it (file_id, URL)."""

@@ -305,6 +305,15 @@ async def take(
     return False
 
 
+def _say_already_closed(
+    desk: ConsultantDesk, ctx: TurnContext, ticket: Ticket, t: Translator
+) -> None:
+    """A button or command on a ticket that closed meanwhile: say so in the General topic."""
+    ctx.replies.append(
+        to_general(desk, t.gettext("Ticket #{number} is already closed.").format(number=ticket.id))
+    )
+
+
 async def close(
     desk: ConsultantDesk,
     ctx: TurnContext,
@@ -315,11 +324,7 @@ async def close(
 ) -> None:
     t = desk_t(desk, ctx)
     if not await store.close(ticket.id, reason):
-        ctx.replies.append(
-            to_general(
-                desk, t.gettext("Ticket #{number} is already closed.").format(number=ticket.id)
-            )
-        )
+        _say_already_closed(desk, ctx, ticket, t)
         return
     ctx.replies.append(
         to_ticket(
@@ -351,11 +356,7 @@ async def _transfer_menu(
 ) -> None:
     t = desk_t(desk, ctx)
     if not ticket.is_open:
-        ctx.replies.append(
-            to_general(
-                desk, t.gettext("Ticket #{number} is already closed.").format(number=ticket.id)
-            )
-        )
+        _say_already_closed(desk, ctx, ticket, t)
         return
     ctx.replies.append(
         to_ticket(
@@ -381,11 +382,7 @@ async def _transfer(
     if target_id and target is None:
         raise StaleButton(str(target_id))
     if not await store.assign(ticket.id, target.id if target is not None else None):
-        ctx.replies.append(
-            to_general(
-                desk, t.gettext("Ticket #{number} is already closed.").format(number=ticket.id)
-            )
-        )
+        _say_already_closed(desk, ctx, ticket, t)
         return
     if target is None:
         text = t.gettext("↩️ {name} put the ticket back in the queue.").format(name=me.display_name)

@@ -16,7 +16,7 @@ from handlers.desk.common import desk_t, to_general, to_ticket, wait_in_words, w
 from handlers.desk.model import BUTTON_PREFIX, NewTicket, Origin, Ticket
 from handlers.handoff import HandoffReason, HandoffRequest
 from handlers.ids import StaleButton
-from handlers.model import Button, EventKind, MediaKind
+from handlers.model import CAPTIONED_MEDIA, Button, EventKind, MediaKind
 from handlers.ui import reply_stale_button, show_main_menu
 
 if TYPE_CHECKING:
@@ -24,17 +24,6 @@ if TYPE_CHECKING:
     from handlers.desk import ConsultantDesk
     from handlers.desk.model import DeskStore
 
-#: Media that carry a caption (the rest are relayed bare: a sticker needs no "👤" line).
-CAPTIONED = frozenset(
-    {
-        MediaKind.PHOTO,
-        MediaKind.DOCUMENT,
-        MediaKind.VOICE,
-        MediaKind.VIDEO,
-        MediaKind.AUDIO,
-        MediaKind.ANIMATION,
-    }
-)
 
 RATE = "rate"
 SKIP = "skip"
@@ -256,7 +245,7 @@ async def relay(
     caption = media.caption if media.kind is not MediaKind.CONTACT else None
     await store.record(ticket.id, "in", media.kind.value, caption)
     text = ""
-    if media.kind in CAPTIONED:
+    if media.kind in CAPTIONED_MEDIA:
         text = f"👤 {caption}" if caption else "👤"
     ctx.replies.append(to_ticket(desk, ticket.id, text, media=media))
 
