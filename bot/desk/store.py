@@ -74,6 +74,17 @@ class SqlDeskStore:
     def _insert(self, table: Any) -> Any:
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
 
+    async def _update_tickets(self, condition: Any, **values: Any) -> int:
+        """One conditional UPDATE of tickets; the number of rows it changed (a state
+        transition won is exactly 1: the condition is what makes concurrent claims safe)."""
+        result = await self.session.execute(
+            update(TicketRow)
+            .where(condition)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result)
+
     # -- reading -------------------------------------------------------------------------
 
     def _select_tickets(self) -> Any:
@@ -205,25 +216,23 @@ class SqlDeskStore:
         return text, tuple((str(c[0]), float(c[1])) for c in (candidates or []))
 
     async def mark_urgent(self, ticket_id: int) -> bool:
-        result = await self.session.execute(
-            update(TicketRow)
-            .where(
+        updated = await self._update_tickets(
+            and_(
                 TicketRow.id == ticket_id, TicketRow.state != "closed", TicketRow.urgent.is_(False)
-            )
-            .values(urgent=True)
-            .execution_options(synchronize_session=False)
+            ),
+            urgent=True,
         )
-        return _rowcount(result) == 1
+        return updated == 1
 
     async def take(self, ticket_id: int, consultant_id: int) -> bool:
         now = self.clock()
-        result = await self.session.execute(
-            update(TicketRow)
-            .where(TicketRow.id == ticket_id, TicketRow.state == "waiting")
-            .values(state="assigned", consultant_id=consultant_id, assigned_at=now)
-            .execution_options(synchronize_session=False)
+        updated = await self._update_tickets(
+            and_(TicketRow.id == ticket_id, TicketRow.state == "waiting"),
+            state="assigned",
+            consultant_id=consultant_id,
+            assigned_at=now,
         )
-        won = _rowcount(result) == 1
+        won = updated == 1
         if won:
             self.events.append(("taken", ticket_id))
         return won
@@ -238,23 +247,20 @@ class SqlDeskStore:
                 state="assigned",
                 assigned_at=func.coalesce(TicketRow.assigned_at, now),
             )
-        result = await self.session.execute(
-            update(TicketRow)
-            .where(TicketRow.id == ticket_id, TicketRow.state != "closed")
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        updated = await self._update_tickets(
+            and_(TicketRow.id == ticket_id, TicketRow.state != "closed"), **values
         )
-        return _rowcount(result) == 1
+        return updated == 1
 
     async def close(self, ticket_id: int, reason: CloseReason) -> bool:
         now = self.clock()
-        result = await self.session.execute(
-            update(TicketRow)
-            .where(TicketRow.id == ticket_id, TicketRow.state != "closed")
-            .values(state="closed", close_reason=reason, closed_at=now)
-            .execution_options(synchronize_session=False)
+        updated = await self._update_tickets(
+            and_(TicketRow.id == ticket_id, TicketRow.state != "closed"),
+            state="closed",
+            close_reason=reason,
+            closed_at=now,
         )
-        closed = _rowcount(result) == 1
+        closed = updated == 1
         if closed:
             row = await self.session.get(TicketRow, ticket_id, populate_existing=True)
             if row is not None:
@@ -263,27 +269,23 @@ class SqlDeskStore:
 
     async def reopen(self, ticket_id: int, window: dt.timedelta) -> bool:
         now = self.clock()
-        result = await self.session.execute(
-            update(TicketRow)
-            .where(
+        updated = await self._update_tickets(
+            and_(
                 TicketRow.id == ticket_id,
                 TicketRow.state == "closed",
                 TicketRow.close_reason.in_(REOPENABLE),
                 TicketRow.closed_at > now - window,
                 TicketRow.user_id.is_not(None),
-            )
-            .values(
-                state=case((TicketRow.consultant_id.is_(None), "waiting"), else_="assigned"),
-                close_reason=None,
-                closed_at=None,
-                reopened_at=now,
-                reopen_count=TicketRow.reopen_count + 1,
-                last_person_at=now,
-                reminded_at=None,
-            )
-            .execution_options(synchronize_session=False)
+            ),
+            state=case((TicketRow.consultant_id.is_(None), "waiting"), else_="assigned"),
+            close_reason=None,
+            closed_at=None,
+            reopened_at=now,
+            reopen_count=TicketRow.reopen_count + 1,
+            last_person_at=now,
+            reminded_at=None,
         )
-        reopened = _rowcount(result) == 1
+        reopened = updated == 1
         if reopened:
             self.events.append(("reopened", ticket_id))
         return reopened
@@ -308,12 +310,7 @@ class SqlDeskStore:
             )
         )
         if direction == "in":
-            await self.session.execute(
-                update(TicketRow)
-                .where(TicketRow.id == ticket_id)
-                .values(last_person_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            await self._update_tickets(TicketRow.id == ticket_id, last_person_at=now)
         elif direction == "out":
             result = await self.session.execute(
                 update(TicketRow)
@@ -332,20 +329,12 @@ class SqlDeskStore:
         self, ticket_id: int, thread_id: int | None, card_message_id: str | None
     ) -> None:
         """Remember the ticket's forum topic and card (the desk sender, after creating them)."""
-        await self.session.execute(
-            update(TicketRow)
-            .where(TicketRow.id == ticket_id)
-            .values(thread_id=thread_id, card_message_id=card_message_id)
-            .execution_options(synchronize_session=False)
+        await self._update_tickets(
+            TicketRow.id == ticket_id, thread_id=thread_id, card_message_id=card_message_id
         )
 
     async def set_card(self, ticket_id: int, card_message_id: str | None) -> None:
-        await self.session.execute(
-            update(TicketRow)
-            .where(TicketRow.id == ticket_id)
-            .values(card_message_id=card_message_id)
-            .execution_options(synchronize_session=False)
-        )
+        await self._update_tickets(TicketRow.id == ticket_id, card_message_id=card_message_id)
 
     async def topic_of(self, ticket_id: int) -> tuple[int | None, str | None]:
         row = (
@@ -373,12 +362,7 @@ class SqlDeskStore:
 
     async def mark_reminded(self, ticket_ids: Sequence[int]) -> None:
         if ticket_ids:
-            await self.session.execute(
-                update(TicketRow)
-                .where(TicketRow.id.in_(list(ticket_ids)))
-                .values(reminded_at=self.clock())
-                .execution_options(synchronize_session=False)
-            )
+            await self._update_tickets(TicketRow.id.in_(list(ticket_ids)), reminded_at=self.clock())
 
     async def count_open(self) -> dict[str, int]:
         """Open tickets by state (the metrics gauge)."""
@@ -408,18 +392,17 @@ class SqlDeskStore:
             .values(comment=None, comment_open=False)
         )
         if open_ids:
-            await self.session.execute(
-                update(TicketRow)
-                .where(TicketRow.id.in_(open_ids))
-                .values(state="closed", close_reason="erased", closed_at=now)
-                .execution_options(synchronize_session=False)
+            await self._update_tickets(
+                TicketRow.id.in_(open_ids), state="closed", close_reason="erased", closed_at=now
             )
             self.events.extend(("closed", ("erased", None)) for _ in open_ids)
-        await self.session.execute(
-            update(TicketRow)
-            .where(TicketRow.id.in_(ids))
-            .values(user_id=None, question=None, candidates=[], person_name=None, audience=None)
-            .execution_options(synchronize_session=False)
+        await self._update_tickets(
+            TicketRow.id.in_(ids),
+            user_id=None,
+            question=None,
+            candidates=[],
+            person_name=None,
+            audience=None,
         )
         await self._redact_desk_outbox(set(ids))
         told = []
