@@ -14,7 +14,9 @@ Telegram or Viber. What it guarantees:
 - **Crash safety.** A claim ("sending") carries a lease. Claims whose lease ran out (their
   process died) are queued again; several processes on PostgreSQL claim with
   ``FOR UPDATE SKIP LOCKED`` and never send the same message twice. On the embedded SQLite
-  (one process) every stale claim is re-queued at start.
+  (one process) every stale claim is re-queued at start. A message the platform accepted is
+  recorded "sent" within milliseconds, with the others delivered meanwhile; a crash in
+  between sends it again after the restart (no messenger API takes an idempotency key).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import logging
 import random
 import time
@@ -35,7 +36,6 @@ from aiolimiter import AsyncLimiter
 from bot import metrics
 from bot.db import Database, OutboxItem, Repository
 from bot.ports import (
-    Delivered,
     MessageSender,
     PermanentFailure,
     RateLimit,
@@ -69,7 +69,14 @@ class RetryPolicy:
 
 class OutboxWorker:
     """Delivers the outbox. ``start()`` runs it in the background; ``wake()`` after enqueuing;
-    ``drain()`` waits until nothing due is left; ``stop()`` on shutdown."""
+    ``drain()`` waits until nothing due is left; ``stop()`` on shutdown.
+
+    One loop claims what is due (each chat's first pending message, up to the free delivery
+    slots) in one transaction and starts one task per message. A delivered message is recorded
+    "sent" by the loop's next turn, together with every other delivery that finished meanwhile
+    (one transaction for the lot): until then it stays "sending", which keeps its chat's next
+    message waiting, so the order within a chat holds. Failures are recorded at once.
+    """
 
     def __init__(
         self,
@@ -92,15 +99,18 @@ class OutboxWorker:
         self.clock = clock
         self.retry = retry
         self.lease = dt.timedelta(seconds=lease)
-        self.concurrency = concurrency
+        self.concurrency = concurrency  # messages being sent at once (delivery slots)
         # Other processes enqueue without waking us: look again this often when idle.
         self.poll_interval = poll_interval
         self.single_process = db.is_sqlite if single_process is None else single_process
         self._rand = rand
         self._limiters: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._max_limiters = max_limiters
-        self._chains: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._in_flight: set[int] = set()
+        self._sending: set[asyncio.Task[None]] = set()  # one per message, each holds a slot
+        self._in_flight: set[int] = set()  # claimed by us, outcome not recorded yet
+        self._delivered: list[tuple[int, dt.datetime, str | None]] = []  # to record "sent"
+        self._record_lock = asyncio.Lock()
+        self._next_due: dt.datetime | None = None  # our earliest rescheduled message
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -119,6 +129,7 @@ class OutboxWorker:
     async def start(self) -> None:
         """Re-queue stale claims, then deliver in the background until :meth:`stop`."""
         await self.recover()
+        await self._look_for_retries()
         self._stopping = False
         self._loop_task = asyncio.create_task(self._run(), name="outbox-worker")
 
@@ -137,8 +148,8 @@ class OutboxWorker:
         self._wakeup.set()
 
     async def stop(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a grace period
-        """Let the sends in progress finish (up to ``timeout``), then stop; whatever was
-        claimed but not sent goes back to the queue."""
+        """Let the sends in progress finish (up to ``timeout``), record them, then stop;
+        whatever was claimed but not sent goes back to the queue."""
         self._stopping = True
         self._wakeup.set()
         if self._loop_task is not None:
@@ -146,12 +157,16 @@ class OutboxWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
-        chains = list(self._chains.values())
-        if chains:
-            _done, pending = await asyncio.wait(chains, timeout=timeout)
+        sending = list(self._sending)
+        if sending:
+            _done, pending = await asyncio.wait(sending, timeout=timeout)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            await self._record_delivered()
+        except Exception:  # the database is gone: these are sent again after the restart
+            log.exception("outbox: could not record the last deliveries")
         if self._in_flight:
             ids, self._in_flight = set(self._in_flight), set()
             async with self.db.transaction() as session:
@@ -162,13 +177,13 @@ class OutboxWorker:
         deadline = time.monotonic() + timeout
         while True:
             claimed = await self.run_once()
-            if self._chains:
+            if self._sending:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                await asyncio.wait(list(self._chains.values()), timeout=remaining)
+                await asyncio.wait(list(self._sending), timeout=remaining)
                 continue
-            if claimed == 0:  # the claim query is the definition of "due"
+            if claimed == 0 and not self._delivered:  # the claim query defines "due"
                 return True
             if time.monotonic() >= deadline:
                 return False
@@ -182,19 +197,23 @@ class OutboxWorker:
         return sum(by_platform.values())
 
     async def run_once(self) -> int:
-        """Claim what is due now and start delivering it; returns how many chats started."""
+        """Record the deliveries that finished, claim what is due now and start delivering
+        it; returns how many messages started."""
         if not self.senders or self._stopping:
             return 0
+        await self._record_delivered()
         async with self._claim_lock:
-            slots = self.concurrency - len(self._chains)
+            slots = self.concurrency - len(self._sending)
             if slots <= 0:
                 return 0
-            items = await self._claim(slots)
+            now = self.clock()
+            items = await self._claim(slots, now)
+            if self._next_due is not None and self._next_due <= now:
+                self._next_due = None  # claimed now, or the loop is woken when a slot frees
             for item in items:
-                chat = item.chat
-                task = asyncio.create_task(self._deliver_chat(item), name=f"outbox-{chat[0]}")
-                self._chains[chat] = task
-                task.add_done_callback(functools.partial(self._chain_done, chat))
+                task = asyncio.create_task(self._deliver_safely(item), name="outbox-send")
+                self._sending.add(task)
+                task.add_done_callback(self._delivery_done)
             return len(items)
 
     # -- the loop -------------------------------------------------------------------------
@@ -205,10 +224,10 @@ class OutboxWorker:
             timeout = self.poll_interval
             try:
                 await self.run_once()
-                timeout = await self._idle_timeout()
                 if time.monotonic() - self._maintained > self.lease.total_seconds() / 4:
                     self._maintained = time.monotonic()
                     await self._maintain()
+                timeout = self._idle_timeout()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -217,57 +236,74 @@ class OutboxWorker:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
 
     async def _maintain(self) -> None:
-        """Now and then: take back claims whose process died, refresh the depth gauge."""
+        """Now and then: take back claims whose process died, look for retries scheduled by
+        other processes, refresh the depth gauge."""
         async with self.db.transaction() as session:
             count = await Repository(session).requeue_stale(self.platforms, self.clock())
         if count:
             log.warning("outbox: re-queued %d messages whose claim expired", count)
+        await self._look_for_retries()
         await self.depth()
 
-    async def _idle_timeout(self) -> float:
-        """Sleep until the next scheduled retry, the next poll, whichever comes first (or,
-        every slot being busy, until a chat's delivery ends: it wakes us)."""
-        if len(self._chains) >= self.concurrency:
-            return self.poll_interval
+    async def _look_for_retries(self) -> None:
         async with self.db.sessions() as session:
             due = await Repository(session).next_due_at(self.platforms)
-        if due is None:
+        self._note_due(due)
+
+    def _note_due(self, due: dt.datetime | None) -> None:
+        if due is not None and (self._next_due is None or due < self._next_due):
+            self._next_due = due
+
+    def _idle_timeout(self) -> float:
+        """Sleep until our next scheduled retry or the next poll, whichever comes first. New
+        messages, finished deliveries and freed slots wake the loop before that."""
+        if self._delivered:
+            return 0.0
+        if self._next_due is None or len(self._sending) >= self.concurrency:
             return self.poll_interval
-        return min(self.poll_interval, max(0.0, (due - self.clock()).total_seconds()))
+        wait = (self._next_due - self.clock()).total_seconds()
+        return min(self.poll_interval, max(0.0, wait))
 
-    def _chain_done(self, chat: tuple[str, str], task: asyncio.Task[None]) -> None:
-        if self._chains.get(chat) is task:
-            del self._chains[chat]
-        self._wakeup.set()  # a slot is free
+    def _delivery_done(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._wakeup.set()  # a slot is free, and maybe a delivery to record
 
-    async def _claim(self, limit: int, chat: tuple[str, str] | None = None) -> list[OutboxItem]:
-        now = self.clock()
+    async def _claim(self, limit: int, now: dt.datetime) -> list[OutboxItem]:
         async with self.db.transaction() as session:
             items = await Repository(session).claim_due(
-                self.platforms, now, now + self.lease, limit, chat=chat
+                self.platforms, now, now + self.lease, limit
             )
         self._in_flight.update(item.id for item in items)
         return items
 
-    # -- one chat ---------------------------------------------------------------------------
-
-    async def _deliver_chat(self, item: OutboxItem | None) -> None:
-        """Send a chat's messages one after the other while they are due and going well."""
-        while item is not None and not self._stopping:
+    async def _record_delivered(self) -> None:
+        """Mark "sent", in one transaction, every message delivered since the last time."""
+        if not self._delivered:
+            return
+        async with self._record_lock:
+            batch, self._delivered = self._delivered, []
+            if not batch:
+                return
             try:
-                carry_on = await self._deliver(item)
-            except asyncio.CancelledError:
+                async with self.db.transaction() as session:
+                    await Repository(session).mark_sent(batch)
+            except BaseException:
+                self._delivered[:0] = batch  # next time (they stay "sending" meanwhile)
                 raise
-            except Exception:  # a database hiccup: the lease brings the message back
-                log.exception("outbox: could not record a delivery outcome")
-                return
-            if not carry_on:
-                return
-            items = await self._claim(1, chat=item.chat)
-            item = items[0] if items else None
+        self._in_flight.difference_update(message_id for message_id, _at, _ref in batch)
 
-    async def _deliver(self, item: OutboxItem) -> bool:
-        """One attempt at one message; ``True`` if the chat's next message may follow."""
+    # -- one message ----------------------------------------------------------------------
+
+    async def _deliver_safely(self, item: OutboxItem) -> None:
+        try:
+            await self._deliver(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database hiccup: the lease brings the message back
+            log.exception("outbox: could not record a delivery outcome")
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        """One attempt at one message, and its outcome (a success is recorded in a batch)."""
         reply = item.reply
         platform = reply.address.platform
         sender = self.senders[platform]
@@ -281,18 +317,19 @@ class OutboxWorker:
                 )
             if not still_ours:  # we waited so long that another process took it over
                 self._in_flight.discard(item.id)
-                return False
+                return
         started = time.perf_counter()
         try:
             delivered = await sender.send(reply)
         except RetryLater as exc:
-            return await self._retry(item, exc, exc.after)
+            await self._retry(item, exc, exc.after)
+            return
         except RecipientGone as exc:
             await self._recipient_gone(item, exc)
-            return False
+            return
         except PermanentFailure as exc:
             await self._failed(item, exc)
-            return True
+            return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -303,19 +340,14 @@ class OutboxWorker:
                 exc,
                 exc_info=True,
             )
-            return await self._retry(item, exc, 0.0)
+            await self._retry(item, exc, 0.0)
+            return
         finally:
             metrics.SEND_SECONDS.labels(platform.value).observe(time.perf_counter() - started)
-        await self._sent(item, delivered)
-        return True
+        self._delivered.append((item.id, self.clock(), delivered.message_id))
+        metrics.MESSAGES_SENT.labels(platform.value).inc()
 
-    async def _sent(self, item: OutboxItem, delivered: Delivered) -> None:
-        async with self.db.transaction() as session:
-            await Repository(session).mark_sent(item.id, self.clock(), delivered.message_id)
-        self._in_flight.discard(item.id)
-        metrics.MESSAGES_SENT.labels(item.chat[0]).inc()
-
-    async def _retry(self, item: OutboxItem, error: BaseException, after: float) -> bool:
+    async def _retry(self, item: OutboxItem, error: BaseException, after: float) -> None:
         attempts = item.attempts + 1
         now = self.clock()
         delay = max(after, self.retry.backoff(attempts, self._rand()))
@@ -331,10 +363,10 @@ class OutboxWorker:
                 await repo.reschedule(item.id, now + dt.timedelta(seconds=delay), attempts, reason)
                 gave_up = False
         self._in_flight.discard(item.id)
-        if gave_up:
+        if gave_up:  # the chat's next message may go
             log.warning("outbox: gave up message %d after %d attempts", item.id, attempts)
-        # Given up: the chat's next message may go. Rescheduled: it must wait its turn.
-        return gave_up
+        else:  # it stays its chat's first: the rest wait their turn
+            self._note_due(now + dt.timedelta(seconds=delay))
 
     async def _recipient_gone(self, item: OutboxItem, error: RecipientGone) -> None:
         platform, chat_id = item.chat

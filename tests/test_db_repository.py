@@ -60,7 +60,7 @@ async def test_claim_takes_each_chats_first_pending_message_only(
         assert await Repository(session).claim_due(["telegram"], clock(), lease, 10) == []
         assert await Repository(session).next_due_at(["telegram"]) is None
     async with db.transaction() as session:
-        await Repository(session).mark_sent(first[0].id, clock(), "9")
+        await Repository(session).mark_sent([(first[0].id, clock(), "9")])
     async with db.transaction() as session:
         again = await Repository(session).claim_due(["telegram"], clock(), lease, 10)
     assert [item.reply.text for item in again] == ["a2"]

@@ -1,7 +1,8 @@
 """Connecting to the database: engines tuned per backend, and transactions.
 
-SQLite (aiosqlite) is the embedded default: WAL journal so readers never block the writer,
-foreign keys on (``ON DELETE CASCADE`` is how /forget works), a busy timeout, and real
+SQLite is the embedded default, through SQLAlchemy's aiosqlite dialect but with statements run
+on the event loop (:mod:`bot.db.sqlite` says why): WAL journal so readers never block the
+writer, foreign keys on (``ON DELETE CASCADE`` is how /forget works), a busy timeout, and real
 transactions (SQLAlchemy emits ``BEGIN`` itself; the sqlite3 module's legacy mode would not).
 SQLite allows one writer at a time, so :meth:`Database.transaction` serialises this process's
 write transactions with an asyncio lock instead of letting them collide on the file lock.
@@ -17,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import StaticPool
+
+from bot.db.sqlite import inline_connector
 
 #: How long a SQLite connection waits for another process's write lock, milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 5_000
@@ -56,6 +60,13 @@ def create_engine(url: str | URL, *, foreign_keys: bool = True, **kwargs: Any) -
             path.parent.mkdir(parents=True, exist_ok=True)
         if path is None:  # in memory: every connection would see its own empty database
             kwargs.setdefault("poolclass", StaticPool)
+        connect_args, connect_kwargs = SQLiteDialect_aiosqlite().create_connect_args(parsed)
+        kwargs.setdefault(
+            "async_creator",
+            inline_connector(
+                connect_args, connect_kwargs, busy_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+            ),
+        )
         engine = _create_async_engine(parsed, **kwargs)
         _configure_sqlite(engine, foreign_keys=foreign_keys, in_memory=path is None)
         return engine
@@ -78,7 +89,6 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, in_memory: boo
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.close()
 

@@ -16,14 +16,24 @@ concurrency is written so it does on both backends:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.db.codec import reply_from_payload, reply_to_payload
 from bot.db.models import OutboxMessage, ProcessedEvent, QueryLog, User
@@ -48,10 +58,131 @@ class OutboxItem:
         return (self.reply.address.platform.value, self.reply.address.chat_id)
 
 
-# Core tables for the hot paths (no ORM identity map or unit of work on them).
+# -- the hot paths' statements ----------------------------------------------------------------
+# Core statements on the tables (no ORM identity map or unit of work), each built ONCE with
+# bind parameters: building a statement and its cache key costs more than running it on SQLite.
+# Inserts without ``.values()`` take their columns from the parameters (compiled once per set).
+
 _USERS = cast(Table, User.__table__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
+_EVENTS = cast(Table, ProcessedEvent.__table__)
+_QUERIES = cast(Table, QueryLog.__table__)
 _USER_COLUMNS = tuple(_USERS.c)
+_ITEM_FIELDS = [
+    "id",
+    "platform",
+    "chat_id",
+    "thread_id",
+    "payload",
+    "attempts",
+    "created_at",
+    "user_id",
+]
+_ITEM_COLUMNS = tuple(_OUTBOX.c[name] for name in _ITEM_FIELDS)
+_TIME = _OUTBOX.c.created_at.type
+
+
+def _per_backend(build: Callable[[Callable[[Table], Any]], Any]) -> dict[str, Any]:
+    """A statement built once per backend, given that backend's INSERT (it has
+    ``on_conflict_do_nothing``)."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
+
+
+_MARK_PROCESSED = _per_backend(
+    lambda insert_: (
+        insert_(_EVENTS)
+        .values(
+            platform=bindparam("p_platform"),
+            dedupe_key=bindparam("p_key"),
+            processed_at=bindparam("p_now", type_=_TIME),
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
+    )
+)
+_TOUCH_USER = (
+    update(_USERS)
+    .where(
+        _USERS.c.platform == bindparam("p_platform"),
+        _USERS.c.external_id == bindparam("p_external_id"),
+    )
+    .values(last_seen=bindparam("p_now", type_=_TIME), active=True)
+    .returning(*_USER_COLUMNS)
+)
+_CREATE_USER = _per_backend(
+    lambda insert_: (
+        insert_(_USERS)
+        .values(
+            platform=bindparam("p_platform"),
+            external_id=bindparam("p_external_id"),
+            notice_seen=False,
+            first_seen=bindparam("p_now", type_=_TIME),
+            last_seen=bindparam("p_now", type_=_TIME),
+            active=True,
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        .returning(*_USER_COLUMNS)
+    )
+)
+_SAVE_USER = (
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("p_id"))
+    .values(
+        lang=bindparam("p_lang"),
+        audience=bindparam("p_audience"),
+        notice_seen=bindparam("p_notice_seen"),
+    )
+)
+_LOG_QUERY = insert(_QUERIES).returning(_QUERIES.c.id)
+_ENQUEUE = insert(_OUTBOX)
+
+_pending = _OUTBOX.alias("pending")
+#: The message is its chat's first pending one. A correlated scalar subquery rather than
+#: ``NOT EXISTS``: PostgreSQL runs it per candidate as one probe of ``ix_outbox_pending_chat``
+#: whatever its statistics say, where an anti-join planned on a young table's stale
+#: statistics scanned every pending message for every candidate.
+_HEAD_OF_CHAT = (
+    _OUTBOX.c.id
+    == select(func.min(_pending.c.id))
+    .where(
+        _pending.c.platform == _OUTBOX.c.platform,
+        _pending.c.chat_id == _OUTBOX.c.chat_id,
+        _pending.c.status.in_(PENDING),
+    )
+    .scalar_subquery()
+)
+_DUE_HEADS = (
+    _OUTBOX.c.status == "queued",
+    _OUTBOX.c.platform.in_(bindparam("p_platforms", expanding=True)),
+    _HEAD_OF_CHAT,
+)
+_due_ids = (
+    select(_OUTBOX.c.id)
+    .where(_OUTBOX.c.not_before <= bindparam("p_now", type_=_TIME), *_DUE_HEADS)
+    .order_by(_OUTBOX.c.id)
+    .limit(bindparam("p_limit", type_=Integer))
+)
+_CLAIM_IDS = {
+    "postgresql": _due_ids.with_for_update(skip_locked=True),  # other processes' claims
+    "sqlite": _due_ids,
+}
+_CLAIM = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("p_ids", expanding=True)), _OUTBOX.c.status == "queued")
+    .values(status="sending", lease_until=bindparam("p_lease_until", type_=_TIME))
+    .returning(*_ITEM_COLUMNS)
+)
+_NEXT_DUE = select(func.min(_OUTBOX.c.not_before)).where(*_DUE_HEADS)
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("p_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("p_sent_at", type_=_TIME),
+        message_id=bindparam("p_message_id"),
+        lease_until=None,
+        last_error=None,
+    )
+)
 
 
 def user_state(row: Any, *, is_new: bool = False) -> UserState:
@@ -83,12 +214,10 @@ class Repository:
 
     async def mark_processed(self, platform: str, dedupe_key: str, now: dt.datetime) -> bool:
         """Record an event's key; ``False`` when it was already there (a duplicate)."""
-        stmt = (
-            self._insert(ProcessedEvent)
-            .values(platform=platform, dedupe_key=dedupe_key, processed_at=now)
-            .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
+        result = await self.session.execute(
+            _MARK_PROCESSED[self.dialect],
+            {"p_platform": platform, "p_key": dedupe_key, "p_now": now},
         )
-        result = await self.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def is_processed(self, platform: str, dedupe_key: str) -> bool:
@@ -118,47 +247,32 @@ class Repository:
     async def touch_user(self, platform: str, external_id: str, now: dt.datetime) -> UserState:
         """Get or create the person, marking them seen (and active) now.
 
-        Core statements with RETURNING: one round trip for a known person, no ORM overhead
-        on the hot path."""
-        users = _USERS
+        One round trip for a known person (UPDATE ... RETURNING)."""
+        params = {"p_platform": platform, "p_external_id": external_id, "p_now": now}
         for _ in range(2):
-            found = (
-                await self.session.execute(
-                    update(users)
-                    .where(users.c.platform == platform, users.c.external_id == external_id)
-                    .values(last_seen=now, active=True)
-                    .returning(*_USER_COLUMNS)
-                )
-            ).first()
+            found = (await self.session.execute(_TOUCH_USER, params)).first()
             if found is not None:
                 return user_state(found)
-            inserted = (
-                await self.session.execute(
-                    self._insert(users)
-                    .values(
-                        platform=platform,
-                        external_id=external_id,
-                        notice_seen=False,
-                        first_seen=now,
-                        last_seen=now,
-                        active=True,
-                    )
-                    .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-                    .returning(*_USER_COLUMNS)
-                )
-            ).first()
-            if inserted is not None:
-                return user_state(inserted, is_new=True)
+            created = (await self.session.execute(_CREATE_USER[self.dialect], params)).first()
+            if created is not None:
+                return user_state(created, is_new=True)
             # Someone created the person between our UPDATE and INSERT: update again.
         raise RuntimeError(f"could not get or create user {platform}:{external_id}")
 
     async def save_user(self, user: UserState, before: UserState | None = None) -> None:
         """Persist the fields handlers may change (nothing to do if ``before`` is the same)."""
-        fields = ("lang", "audience", "notice_seen")
-        values = {name: getattr(user, name) for name in fields}
-        if before is not None and values == {name: getattr(before, name) for name in fields}:
+        values = (user.lang, user.audience, user.notice_seen)
+        if before is not None and values == (before.lang, before.audience, before.notice_seen):
             return
-        await self.session.execute(update(User).where(User.id == user.id).values(**values))
+        await self.session.execute(
+            _SAVE_USER,
+            {
+                "p_id": user.id,
+                "p_lang": values[0],
+                "p_audience": values[1],
+                "p_notice_seen": values[2],
+            },
+        )
 
     async def set_active(self, user_ids: Iterable[int], active: bool) -> None:
         ids = list(user_ids)
@@ -188,20 +302,18 @@ class Repository:
         now: dt.datetime,
     ) -> int:
         ranked = [[entry_id, round(float(score), 4)] for entry_id, score in candidates]
-        row = QueryLog(
-            user_id=user_id,
-            created_at=now,
-            text_scrubbed=text_scrubbed,
-            lang=lang,
-            decision=decision,
-            intent=intent,
-            candidates=ranked,
-            top_entry=ranked[0][0] if ranked else None,
-            top_score=ranked[0][1] if ranked else None,
-        )
-        self.session.add(row)
-        await self.session.flush()
-        return row.id
+        row = {
+            "user_id": user_id,
+            "created_at": now,
+            "text_scrubbed": text_scrubbed,
+            "lang": lang,
+            "decision": decision,
+            "intent": intent,
+            "candidates": ranked,
+            "top_entry": ranked[0][0] if ranked else None,
+            "top_score": ranked[0][1] if ranked else None,
+        }
+        return int((await self.session.execute(_LOG_QUERY, row)).scalar_one())
 
     async def record_feedback(
         self, user_id: int, query_id: int, helpful: bool, now: dt.datetime
@@ -216,8 +328,8 @@ class Repository:
     # -- outbox ---------------------------------------------------------------------------
 
     async def enqueue(self, replies: Iterable[tuple[Reply, int | None]], now: dt.datetime) -> int:
-        """Queue replies (each with the id of the person it is for, if any), in order:
-        one multi-row INSERT, whose rows get their ids in the order given."""
+        """Queue replies (each with the id of the person it is for, if any), in order: the
+        rows are inserted one after the other, so their ids follow the order given."""
         rows = [
             {
                 "platform": reply.address.platform.value,
@@ -233,27 +345,8 @@ class Repository:
             for reply, user_id in replies
         ]
         if rows:
-            await self.session.execute(insert(_OUTBOX).values(rows))
+            await self.session.execute(_ENQUEUE, rows[0] if len(rows) == 1 else rows)
         return len(rows)
-
-    def _is_head_of_chat(self) -> Any:
-        """The message is its chat's first pending one.
-
-        A correlated scalar subquery rather than ``NOT EXISTS``: PostgreSQL runs it per
-        candidate as one probe of ``ix_outbox_pending_chat`` whatever its statistics say,
-        where an anti-join planned on a young table's stale statistics scanned every
-        pending message for every candidate."""
-        pending = aliased(OutboxMessage)
-        first_pending = (
-            select(func.min(pending.id))
-            .where(
-                pending.platform == OutboxMessage.platform,
-                pending.chat_id == OutboxMessage.chat_id,
-                pending.status.in_(PENDING),
-            )
-            .scalar_subquery()
-        )
-        return OutboxMessage.id == first_pending
 
     async def claim_due(
         self,
@@ -261,38 +354,21 @@ class Repository:
         now: dt.datetime,
         lease_until: dt.datetime,
         limit: int,
-        chat: tuple[str, str] | None = None,
     ) -> list[OutboxItem]:
         """Mark up to ``limit`` due messages "sending" and return them, at most one per chat
         (each chat's first pending message, and only if it is due)."""
         if limit <= 0 or not platforms:
             return []
-        query = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == "queued",
-                OutboxMessage.not_before <= now,
-                OutboxMessage.platform.in_(list(platforms)),
-                self._is_head_of_chat(),
+        ids = list(
+            await self.session.scalars(
+                _CLAIM_IDS[self.dialect],
+                {"p_now": now, "p_platforms": list(platforms), "p_limit": limit},
             )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
         )
-        if chat is not None:
-            query = query.where(OutboxMessage.platform == chat[0], OutboxMessage.chat_id == chat[1])
-        if self.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = list(await self.session.scalars(query))
         if not ids:
             return []
-        outbox = _OUTBOX
         rows = (
-            await self.session.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(ids), outbox.c.status == "queued")
-                .values(status="sending", lease_until=lease_until)
-                .returning(*_ITEM_COLUMNS)
-            )
+            await self.session.execute(_CLAIM, {"p_ids": ids, "p_lease_until": lease_until})
         ).all()
         return sorted((_item(row) for row in rows), key=lambda item: item.id)
 
@@ -317,17 +393,17 @@ class Repository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def mark_sent(self, message_id: int, now: dt.datetime, platform_id: str | None) -> None:
-        await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(
-                status="sent",
-                sent_at=now,
-                message_id=platform_id,
-                lease_until=None,
-                last_error=None,
-            )
+    async def mark_sent(self, delivered: Sequence[tuple[int, dt.datetime, str | None]]) -> None:
+        """Record deliveries: (message id, when, the platform's id of the message)."""
+        if not delivered:
+            return
+        connection = await self.session.connection()  # a plain executemany, not ORM bulk
+        await connection.execute(
+            _MARK_SENT,
+            [
+                {"p_id": message_id, "p_sent_at": at, "p_message_id": platform_id}
+                for message_id, at, platform_id in delivered
+            ],
         )
 
     async def reschedule(
@@ -394,11 +470,7 @@ class Repository:
         if not platforms:
             return None
         result: dt.datetime | None = await self.session.scalar(
-            select(func.min(OutboxMessage.not_before)).where(
-                OutboxMessage.status == "queued",
-                OutboxMessage.platform.in_(list(platforms)),
-                self._is_head_of_chat(),
-            )
+            _NEXT_DUE, {"p_platforms": list(platforms)}
         )
         if result is not None and result.tzinfo is None:  # min() bypasses the column type
             result = result.replace(tzinfo=dt.UTC)
@@ -422,19 +494,6 @@ class Repository:
             )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-_ITEM_FIELDS = [
-    "id",
-    "platform",
-    "chat_id",
-    "thread_id",
-    "payload",
-    "attempts",
-    "created_at",
-    "user_id",
-]
-_ITEM_COLUMNS = tuple(_OUTBOX.c[name] for name in _ITEM_FIELDS)
 
 
 def _item(row: Any) -> OutboxItem:
