@@ -67,7 +67,6 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, TypeHandler
-from telegram.request import HTTPXRequest
 
 from bot import metrics
 from bot.markup import render_plain, render_telegram_html, split_message
@@ -80,6 +79,7 @@ from bot.ports import (
     RetryLater,
     ThreadGone,
 )
+from bot.telegram_http import AiohttpRequest
 from handlers.model import (
     CAPTIONED_MEDIA,
     Address,
@@ -680,7 +680,7 @@ class TelegramAdapter:
         *,
         command_descriptions: CommandDescriptions | None = None,
         max_running: int = _MAX_RUNNING_UPDATES,
-        connection_pool_size: int = 64,
+        connection_pool_size: int = 16,
         failure_backoff: float = 0.5,
     ) -> None:
         if settings.telegram_bot_token is None:
@@ -700,22 +700,9 @@ class TelegramAdapter:
             .token(settings.telegram_bot_token.get_secret_value())
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
-            .request(
-                HTTPXRequest(
-                    connection_pool_size=connection_pool_size,
-                    connect_timeout=5.0,
-                    read_timeout=10.0,
-                    write_timeout=10.0,
-                    pool_timeout=5.0,
-                )
-            )
+            .request(AiohttpRequest(connection_pool_size=connection_pool_size))
             .get_updates_request(
-                HTTPXRequest(
-                    connection_pool_size=2,
-                    connect_timeout=5.0,
-                    read_timeout=_LONG_POLL_SECONDS + 10.0,
-                    pool_timeout=5.0,
-                )
+                AiohttpRequest(connection_pool_size=2, read_timeout=_LONG_POLL_SECONDS + 10.0)
             )
             .updater(None)
             .concurrent_updates(self.processor)

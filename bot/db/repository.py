@@ -28,6 +28,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     update,
@@ -80,6 +81,14 @@ _ITEM_FIELDS = [
 ]
 _ITEM_COLUMNS = tuple(_OUTBOX.c[name] for name in _ITEM_FIELDS)
 _TIME = _OUTBOX.c.created_at.type
+
+
+def _status_is(column: Any, *statuses: str) -> Any:
+    """``status IN ('queued', ...)`` with the statuses as SQL literals, not bound parameters:
+    the planners use a partial index (``WHERE status = 'queued'``) only for a query whose
+    condition visibly implies the index's, which a parameter does not."""
+    values: list[Any] = [literal_column(f"'{status}'") for status in statuses]
+    return column == values[0] if len(values) == 1 else column.in_(values)
 
 
 def _per_backend(build: Callable[[Callable[[Table], Any]], Any]) -> dict[str, Any]:
@@ -146,12 +155,12 @@ _HEAD_OF_CHAT = (
     .where(
         _pending.c.platform == _OUTBOX.c.platform,
         _pending.c.chat_id == _OUTBOX.c.chat_id,
-        _pending.c.status.in_(PENDING),
+        _status_is(_pending.c.status, *PENDING),
     )
     .scalar_subquery()
 )
 _DUE_HEADS = (
-    _OUTBOX.c.status == "queued",
+    _status_is(_OUTBOX.c.status, "queued"),
     _OUTBOX.c.platform.in_(bindparam("p_platforms", expanding=True)),
     _HEAD_OF_CHAT,
 )
