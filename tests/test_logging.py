@@ -1,4 +1,4 @@
-"""Logs: secrets never written (also by PTB and httpx at DEBUG), JSON on request."""
+"""Logs: secrets never written (also by PTB at DEBUG), JSON on request."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_text_and_json_formats_scrub_extra_fields() -> None:
 
 
 @pytest.mark.parametrize("log_json", [False, True])
-async def test_debug_logs_of_ptb_and_httpx_never_show_the_token(
+async def test_debug_logs_of_ptb_never_show_the_token(
     sqlite_url: str,
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
@@ -77,7 +77,7 @@ async def test_debug_logs_of_ptb_and_httpx_never_show_the_token(
     secret = api.token.split(":")[1]
     for output in (caplog.text, stderr):
         assert secret not in output
-        assert "/bot[REDACTED]/getUpdates" in output  # the URLs were logged, scrubbed
+        assert "getUpdates" in output  # PTB's debug lines about its calls were written
     assert (settings.webhook_secret() or "-") not in caplog.text
     if log_json:
         lines = [line for line in stderr.splitlines() if line.startswith("{")]
