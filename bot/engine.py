@@ -11,9 +11,9 @@ So, in effect, every event is answered exactly once:
 - a crash after the commit loses nothing: the replies wait in the outbox;
 - a crash before the commit recorded nothing: the platform redelivers and we start over.
 
-A bug in a handler must not make the platform redeliver the same event forever: the turn's
-own writes are rolled back (a savepoint), the event is still recorded, and the person gets a
-short apology instead.
+A bug in a handler must not make the platform redeliver the same event forever: the turn is
+rolled back and done again without the handlers, so the event is still recorded and the person
+gets a short apology instead.
 
 :func:`open_core` builds the whole core (database, outbox worker, engine) for ``otwarta serve``
 and ``otwarta chat``.
@@ -102,6 +102,10 @@ class _Duplicate(Exception):
     pass
 
 
+class _HandlerFailed(Exception):
+    pass
+
+
 async def _never_exempt(_ctx: TurnContext) -> bool:
     return False
 
@@ -170,6 +174,16 @@ class Engine:
             return await repo.is_processed(event.address.platform.value, event.dedupe_key)
 
     async def _process(self, event: IncomingEvent) -> tuple[list[str], int]:
+        try:
+            return await self._turn(event)
+        except _HandlerFailed:
+            # The transaction is gone with every write of the turn: record the event and
+            # apologise in a fresh one.
+            return await self._turn(event, failed=True)
+
+    async def _turn(self, event: IncomingEvent, *, failed: bool = False) -> tuple[list[str], int]:
+        """One transaction: the dedupe key, the person, the handlers (or, after they failed,
+        the apology), the person's state, the replies."""
         platform = event.address.platform.value
         async with self.db.transaction() as session:
             repo = Repository(session)
@@ -194,37 +208,33 @@ class Engine:
                 translator_for=self.translator_for,
                 now=now,
             )
-            verdict = self.flood.check((platform, event.sender.user_id), now.timestamp())
-            if verdict != "ok" and await self.flood_exempt(ctx):
-                verdict = "ok"
-            if verdict == "notify":
-                ctx.reply(ctx.t.gettext(FLOOD_NOTICE), kind="flood")
-            elif verdict == "ok":
-                await self._run_handler(ctx, session)
+            if failed:
+                ctx.reply(ctx.t.gettext(ERROR_NOTICE), kind="error")
+            else:
+                verdict = self.flood.check((platform, event.sender.user_id), now.timestamp())
+                if verdict != "ok" and await self.flood_exempt(ctx):
+                    verdict = "ok"
+                if verdict == "notify":
+                    ctx.reply(ctx.t.gettext(FLOOD_NOTICE), kind="flood")
+                elif verdict == "ok":
+                    await self._run_handler(ctx)
             if user.id not in store.forgotten:
                 await repo.save_user(ctx.user, before=loaded)
             await repo.enqueue(await self._recipients(repo, ctx.replies, user, store), now)
             return store.decisions, len(ctx.replies)
 
-    async def _run_handler(self, ctx: TurnContext, session: Any) -> None:
-        store = ctx.store
-        assert isinstance(store, SqlConversationStore)
-        saved = dataclasses.replace(ctx.user)
+    async def _run_handler(self, ctx: TurnContext) -> None:
+        """Run the handlers; if they fail, the whole turn is rolled back (no savepoint on the
+        way of every turn: failures are rare) and :meth:`_process` starts over without them."""
         try:
-            async with session.begin_nested():
-                await self.handler(ctx)
-        except Exception:
+            await self.handler(ctx)
+        except Exception as error:
             log.exception(
                 "handler failed on a %s event",
                 ctx.event.kind.value,
                 extra={"platform": ctx.event.address.platform.value},
             )
-            # The savepoint undid the turn's writes; undo its in-memory effects too.
-            ctx.user = saved
-            store.decisions.clear()
-            store.forgotten.clear()
-            ctx.replies.clear()
-            ctx.reply(ctx.t.gettext(ERROR_NOTICE), kind="error")
+            raise _HandlerFailed from error
 
     async def _recipients(
         self,

@@ -109,7 +109,6 @@ class OutboxWorker:
         self._sending: set[asyncio.Task[None]] = set()  # one per message, each holds a slot
         self._in_flight: set[int] = set()  # claimed by us, outcome not recorded yet
         self._delivered: list[tuple[int, dt.datetime, str | None]] = []  # to record "sent"
-        self._record_lock = asyncio.Lock()
         self._next_due: dt.datetime | None = None  # our earliest rescheduled message
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -164,7 +163,8 @@ class OutboxWorker:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         try:
-            await self._record_delivered()
+            async with self._claim_lock:
+                await self._record_and_claim(0)
         except Exception:  # the database is gone: these are sent again after the restart
             log.exception("outbox: could not record the last deliveries")
         if self._in_flight:
@@ -197,19 +197,12 @@ class OutboxWorker:
         return sum(by_platform.values())
 
     async def run_once(self) -> int:
-        """Record the deliveries that finished, claim what is due now and start delivering
-        it; returns how many messages started."""
+        """Record the deliveries that finished, claim what is due now (one transaction for
+        both) and start delivering it; returns how many messages started."""
         if not self.senders or self._stopping:
             return 0
-        await self._record_delivered()
         async with self._claim_lock:
-            slots = self.concurrency - len(self._sending)
-            if slots <= 0:
-                return 0
-            now = self.clock()
-            items = await self._claim(slots, now)
-            if self._next_due is not None and self._next_due <= now:
-                self._next_due = None  # claimed now, or the loop is woken when a slot frees
+            items = await self._record_and_claim(self.concurrency - len(self._sending))
             for item in items:
                 task = asyncio.create_task(self._deliver_safely(item), name="outbox-send")
                 self._sending.add(task)
@@ -268,29 +261,26 @@ class OutboxWorker:
         self._sending.discard(task)
         self._wakeup.set()  # a slot is free, and maybe a delivery to record
 
-    async def _claim(self, limit: int, now: dt.datetime) -> list[OutboxItem]:
-        async with self.db.transaction() as session:
-            items = await Repository(session).claim_due(
-                self.platforms, now, now + self.lease, limit
-            )
+    async def _record_and_claim(self, limit: int) -> list[OutboxItem]:
+        """Mark "sent" every message delivered since the last time, then claim up to
+        ``limit`` due messages, in one transaction (callers hold ``_claim_lock``)."""
+        if limit <= 0 and not self._delivered:
+            return []
+        delivered, self._delivered = self._delivered, []
+        now = self.clock()
+        try:
+            async with self.db.transaction() as session:
+                repo = Repository(session)
+                await repo.mark_sent(delivered)
+                items = await repo.claim_due(self.platforms, now, now + self.lease, limit)
+        except BaseException:
+            self._delivered[:0] = delivered  # next time (they stay "sending" meanwhile)
+            raise
+        self._in_flight.difference_update(message_id for message_id, _at, _ref in delivered)
         self._in_flight.update(item.id for item in items)
+        if self._next_due is not None and self._next_due <= now:
+            self._next_due = None  # claimed now, or the loop is woken when a slot frees
         return items
-
-    async def _record_delivered(self) -> None:
-        """Mark "sent", in one transaction, every message delivered since the last time."""
-        if not self._delivered:
-            return
-        async with self._record_lock:
-            batch, self._delivered = self._delivered, []
-            if not batch:
-                return
-            try:
-                async with self.db.transaction() as session:
-                    await Repository(session).mark_sent(batch)
-            except BaseException:
-                self._delivered[:0] = batch  # next time (they stay "sending" meanwhile)
-                raise
-        self._in_flight.difference_update(message_id for message_id, _at, _ref in batch)
 
     # -- one message ----------------------------------------------------------------------
 

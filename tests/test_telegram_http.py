@@ -33,6 +33,8 @@ class RecordingApi:
             reader = await request.multipart()
             async for part in reader:
                 parts[part.name] = (part.filename, await part.read())  # type: ignore[union-attr]
+        elif request.content_type == "application/json":
+            parts = await request.json()
         else:
             parts = dict(await request.post())
         self.requests.append({"method": method, "type": request.content_type, "parts": parts})
@@ -75,14 +77,14 @@ def make_bot(base_url: str, **request: Any) -> Bot:
     return Bot(TOKEN, base_url=base_url, request=AiohttpRequest(**request))
 
 
-async def test_plain_methods_send_urlencoded_fields(api: tuple[RecordingApi, str]) -> None:
+async def test_plain_methods_send_a_json_body(api: tuple[RecordingApi, str]) -> None:
     recording, base_url = api
     async with make_bot(base_url) as bot:
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Так", callback_data="yes")]])
         message = await bot.send_message(chat_id=1, text="Привіт", reply_markup=keyboard)
     assert message.message_id == 7
     sent = recording.requests[-1]
-    assert (sent["method"], sent["type"]) == ("sendMessage", "application/x-www-form-urlencoded")
+    assert (sent["method"], sent["type"]) == ("sendMessage", "application/json")
     assert sent["parts"]["text"] == "Привіт"
     markup = json.loads(sent["parts"]["reply_markup"])
     assert markup["inline_keyboard"][0][0]["callback_data"] == "yes"
