@@ -69,6 +69,25 @@ async def test_claim_takes_each_chats_first_pending_message_only(
     assert depth == {"telegram": 2}  # b1 and a2 are still on their way
 
 
+async def test_claim_never_takes_more_than_its_limit(db: Database, clock: Clock) -> None:
+    """On PostgreSQL, a claim written as ``IN (subquery ... SKIP LOCKED)`` took every due chat
+    head whatever the limit (the planner ran the subquery again); the limit is the worker's
+    number of free delivery slots."""
+    async with db.transaction() as session:
+        await Repository(session).enqueue(
+            [(Reply(Address(Platform.TELEGRAM, str(chat)), "hi"), None) for chat in range(12)],
+            clock(),
+        )
+    lease = clock() + dt.timedelta(seconds=60)
+    claimed: list[str] = []
+    for _ in range(4):
+        async with db.transaction() as session:
+            items = await Repository(session).claim_due(["telegram"], clock(), lease, 3)
+        assert len(items) == 3
+        claimed += [item.reply.address.chat_id for item in items]
+    assert claimed == [str(chat) for chat in range(12)]  # oldest first, each once
+
+
 async def test_delete_cascades_in_the_database_itself(db: Database, clock: Clock) -> None:
     """ON DELETE CASCADE is enforced by the database (SQLite: foreign keys are on)."""
     async with db.transaction() as session:

@@ -144,43 +144,50 @@ _SAVE_USER = (
 _LOG_QUERY = insert(_QUERIES).returning(_QUERIES.c.id)
 _ENQUEUE = insert(_OUTBOX)
 
-_pending = _OUTBOX.alias("pending")
-#: The message is its chat's first pending one. A correlated scalar subquery rather than
+_candidate = _OUTBOX.alias("candidate")  # a message that may be claimed...
+_pending = _OUTBOX.alias("pending")  # ...and the pending messages of its chat
+#: The candidate is its chat's first pending message. A correlated scalar subquery rather than
 #: ``NOT EXISTS``: PostgreSQL runs it per candidate as one probe of ``ix_outbox_pending_chat``
 #: whatever its statistics say, where an anti-join planned on a young table's stale
 #: statistics scanned every pending message for every candidate.
-_HEAD_OF_CHAT = (
-    _OUTBOX.c.id
+_DUE_HEADS = (
+    _status_is(_candidate.c.status, "queued"),
+    _candidate.c.platform.in_(bindparam("p_platforms", expanding=True)),
+    _candidate.c.id
     == select(func.min(_pending.c.id))
     .where(
-        _pending.c.platform == _OUTBOX.c.platform,
-        _pending.c.chat_id == _OUTBOX.c.chat_id,
+        _pending.c.platform == _candidate.c.platform,
+        _pending.c.chat_id == _candidate.c.chat_id,
         _status_is(_pending.c.status, *PENDING),
     )
-    .scalar_subquery()
-)
-_DUE_HEADS = (
-    _status_is(_OUTBOX.c.status, "queued"),
-    _OUTBOX.c.platform.in_(bindparam("p_platforms", expanding=True)),
-    _HEAD_OF_CHAT,
+    .scalar_subquery(),
 )
 _due_ids = (
-    select(_OUTBOX.c.id)
-    .where(_OUTBOX.c.not_before <= bindparam("p_now", type_=_TIME), *_DUE_HEADS)
-    .order_by(_OUTBOX.c.id)
+    select(_candidate.c.id)
+    .where(_candidate.c.not_before <= bindparam("p_now", type_=_TIME), *_DUE_HEADS)
+    .order_by(_candidate.c.id)
     .limit(bindparam("p_limit", type_=Integer))
 )
-_CLAIM_IDS = {
-    "postgresql": _due_ids.with_for_update(skip_locked=True),  # other processes' claims
-    "sqlite": _due_ids,
-}
-_CLAIM = (
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id.in_(bindparam("p_ids", expanding=True)), _OUTBOX.c.status == "queued")
+#: One statement: choose the due chat heads, mark them "sending". On PostgreSQL the choice skips
+#: rows other processes are claiming at that moment, and is a MATERIALIZED CTE: as a plain
+#: ``IN (subquery)`` the planner may run it more than once, each run skipping the rows the
+#: last one locked, and claim several times the limit.
+_CLAIM = {
+    backend: update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(select(due.c.id)), _status_is(_OUTBOX.c.status, "queued"))
     .values(status="sending", lease_until=bindparam("p_lease_until", type_=_TIME))
     .returning(*_ITEM_COLUMNS)
-)
-_NEXT_DUE = select(func.min(_OUTBOX.c.not_before)).where(*_DUE_HEADS)
+    for backend, due in (
+        (
+            "postgresql",
+            _due_ids.with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED", dialect="postgresql"),
+        ),
+        ("sqlite", _due_ids.cte("due")),
+    )
+}
+_NEXT_DUE = select(func.min(_candidate.c.not_before)).where(*_DUE_HEADS)
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("p_id"))
@@ -368,17 +375,13 @@ class Repository:
         (each chat's first pending message, and only if it is due)."""
         if limit <= 0 or not platforms:
             return []
-        ids = list(
-            await self.session.scalars(
-                _CLAIM_IDS[self.dialect],
-                {"p_now": now, "p_platforms": list(platforms), "p_limit": limit},
-            )
-        )
-        if not ids:
-            return []
-        rows = (
-            await self.session.execute(_CLAIM, {"p_ids": ids, "p_lease_until": lease_until})
-        ).all()
+        params = {
+            "p_now": now,
+            "p_platforms": list(platforms),
+            "p_limit": limit,
+            "p_lease_until": lease_until,
+        }
+        rows = (await self.session.execute(_CLAIM[self.dialect], params)).all()
         return sorted((_item(row) for row in rows), key=lambda item: item.id)
 
     async def renew_lease(self, message_id: int, lease_until: dt.datetime) -> bool:
