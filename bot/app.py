@@ -74,7 +74,7 @@ def messengers(settings: Settings) -> list[Messenger]:
 
         # SQLite takes one write transaction at a time: more updates in flight would only
         # queue on its lock ahead of the outbox's transactions and starve delivery.
-        found.append(TelegramAdapter(settings, max_running=4 if settings.is_embedded_db else 32))
+        found.append(TelegramAdapter(settings, max_running=4 if settings.is_embedded_db else 8))
     # -- Viber (issue 5): its sender goes to the outbox and /viber/webhook to the HTTP server
     # like any messenger's; its initialize() never raises for an unreachable API.
     if settings.viber_auth_token is not None:
