@@ -97,8 +97,14 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, in_memory: boo
         # Write transactions take the write lock up front (waiting up to the busy timeout):
         # a deferred one that reads first could not upgrade to writing if another
         # connection wrote meanwhile, and SQLite would fail it at once with "database is locked".
+        # Straight to the DBAPI cursor: a statement through SQLAlchemy's execution machinery
+        # would cost more than the whole of SQLite's work for a turn.
         immediate = connection.get_execution_options().get(_SQLITE_WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        finally:
+            cursor.close()
 
 
 class Database:
@@ -126,9 +132,18 @@ class Database:
             async with self.sessions() as session, session.begin():
                 yield session
             return
-        async with self._write_lock, self.sessions() as session, session.begin():
-            await session.connection(execution_options={_SQLITE_WRITE: True})
-            yield session
+        async with self._write_lock:
+            session = self.sessions()
+            try:
+                async with session.begin():
+                    await session.connection(execution_options={_SQLITE_WRITE: True})
+                    yield session
+            finally:
+                # Not ``async with session``: its exit closes in a task of its own, so that a
+                # cancellation cannot cut the close short, at three turns of the event loop
+                # per transaction. Here the statements run inline (bot.db.sqlite): the close
+                # never suspends, so nothing can cut it short.
+                await session.close()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
