@@ -86,7 +86,7 @@ class OutboxWorker:
         clock: Callable[[], dt.datetime] = utcnow,
         retry: RetryPolicy = RetryPolicy(),
         lease: float = 60.0,
-        concurrency: int = 16,
+        concurrency: int = 32,
         poll_interval: float = 1.0,
         single_process: bool | None = None,
         rand: Callable[[], float] = random.random,

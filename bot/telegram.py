@@ -721,7 +721,7 @@ class TelegramAdapter:
         *,
         command_descriptions: CommandDescriptions | None = None,
         max_running: int = _MAX_RUNNING_UPDATES,
-        connection_pool_size: int = 16,
+        connection_pool_size: int = 32,
         failure_backoff: float = 0.5,
     ) -> None:
         if settings.telegram_bot_token is None:

@@ -87,6 +87,8 @@ async def open_ticket(telegram: BotApiDouble, viber: ViberApiDouble, cb: ViberCa
     thread = max(topics(telegram))
     await telegram.wait_until(lambda: len(in_topic(telegram, thread)) >= 1, what="the card")
     await viber.wait_until(lambda: any("#1" in t for t in viber.texts_to(MYKOLA.id)))
+    # ...and the rest of that first turn (a newcomer also gets the short privacy notice)
+    await viber.wait_until(lambda: any("🔒" in t for t in viber.texts_to(MYKOLA.id)))
     return thread
 
 
