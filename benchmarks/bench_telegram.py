@@ -1,6 +1,6 @@
 """Telegram end to end: sustained updates/s, latency and memory of ``otwarta serve``.
 
-    .venv/bin/python benchmarks/bench_telegram.py [--db sqlite,postgres] [--updates 3000] [--repeat 3]
+    .venv/bin/python benchmarks/bench_telegram.py [--db sqlite,postgres] [--repeat 3]
 
 What runs: the Bot API double (``tests/telegram_double.py``) in this process; the bot as a
 subprocess (``python -m bot serve``: the real router, matcher, engine, outbox, database) in

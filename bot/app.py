@@ -72,8 +72,9 @@ def messengers(settings: Settings) -> list[Messenger]:
     if settings.telegram_bot_token is not None:
         from bot.telegram import TelegramAdapter
 
-        # SQLite takes one write transaction at a time: more updates in flight would only
-        # queue on its lock ahead of the outbox's transactions and starve delivery.
+        # Updates in flight at once. More would not go faster: SQLite takes one write
+        # transaction at a time, and on PostgreSQL every extra turn in flight takes event-loop
+        # time from the outbox's deliveries (benchmarks/bench_telegram.py: 4 and 8 were best).
         found.append(TelegramAdapter(settings, max_running=4 if settings.is_embedded_db else 8))
     # -- Viber (issue 5): its sender goes to the outbox and /viber/webhook to the HTTP server
     # like any messenger's; its initialize() never raises for an unreachable API.

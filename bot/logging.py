@@ -2,11 +2,12 @@
 secret ever written.
 
 The Bot API puts the token in every request URL (``https://…/bot<token>/sendMessage``), and
-python-telegram-bot and httpx log those URLs (httpx at INFO, PTB at DEBUG), in exception
-messages too. So redaction cannot be left to one handler's formatter: :func:`setup_logging`
-installs a log-record factory that formats each record's message (and its traceback) and
-scrubs it the moment the record is created, before any handler — pytest's ``caplog``
-included — sees it. The formatters scrub again (extra fields, stack info) as a second belt.
+HTTP clients log those URLs (httpx at INFO, should anything use PTB's default transport; PTB at
+DEBUG), in exception messages too. So redaction cannot be left to one handler's formatter:
+:func:`setup_logging` installs a log-record factory that formats each record's message (and
+its traceback) and scrubs it the moment the record is created, before any handler — pytest's
+``caplog`` included — sees it. The formatters scrub again (extra fields, stack info) as a
+second belt.
 
 What is scrubbed: every secret registered with :func:`register_secret` (the Telegram token,
 the webhook secret, the Viber token — :func:`setup_logging` registers those from the
