@@ -188,15 +188,18 @@ class Engine:
         async with self.db.transaction() as session:
             repo = Repository(session)
             now = self.clock()
-            if not await repo.mark_processed(platform, event.dedupe_key, now):
-                raise _Duplicate
             if event.kind is EventKind.UNSUBSCRIBED:
+                if not await repo.mark_processed(platform, event.dedupe_key, now):
+                    raise _Duplicate
                 await repo.set_active(
                     await repo.user_ids_for_chat(platform, event.sender.user_id), False
                 )
                 await repo.fail_pending_for_chat(platform, event.address.chat_id, "unsubscribed")
                 return [], 0
-            user = await repo.touch_user(platform, event.sender.user_id, now)
+            found = await repo.begin_turn(platform, event.dedupe_key, event.sender.user_id, now)
+            if found is None:
+                raise _Duplicate
+            user = found
             loaded = dataclasses.replace(user)
             store = SqlConversationStore(repo, self.clock)
             ctx = TurnContext(

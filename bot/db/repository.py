@@ -31,6 +31,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -132,6 +133,30 @@ _CREATE_USER = _per_backend(
         .returning(*_USER_COLUMNS)
     )
 )
+
+
+def _record_and_touch() -> Any:
+    """PostgreSQL: the event's dedupe key and the person's "seen now" in ONE round trip (a
+    turn has few, and each is a wait on the server). One row always: ``fresh`` is 1 for a new
+    key, 0 for a duplicate; the person's columns are NULL when they are not known yet."""
+    fresh = (
+        postgresql.insert(_EVENTS)
+        .values(
+            platform=bindparam("p_platform"),
+            dedupe_key=bindparam("p_key"),
+            processed_at=bindparam("p_now", type_=_TIME),
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
+        .returning(_EVENTS.c.dedupe_key)
+        .cte("fresh")
+    )
+    touched = _TOUCH_USER.cte("touched")
+    one = select(literal_column("1").label("one")).subquery("one")
+    return select(
+        select(func.count()).select_from(fresh).scalar_subquery().label("fresh"), *touched.c
+    ).select_from(one.outerjoin(touched, true()))
+
+
 _SAVE_USER = (
     update(_USERS)
     .where(_USERS.c.id == bindparam("p_id"))
@@ -141,6 +166,7 @@ _SAVE_USER = (
         notice_seen=bindparam("p_notice_seen"),
     )
 )
+_RECORD_AND_TOUCH = _record_and_touch()
 _LOG_QUERY = insert(_QUERIES).returning(_QUERIES.c.id)
 _ENQUEUE = insert(_OUTBOX)
 
@@ -235,6 +261,28 @@ class Repository:
             {"p_platform": platform, "p_key": dedupe_key, "p_now": now},
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def begin_turn(
+        self, platform: str, dedupe_key: str, external_id: str, now: dt.datetime
+    ) -> UserState | None:
+        """:meth:`mark_processed` then :meth:`touch_user`: ``None`` for a duplicate event (the
+        caller rolls back). On PostgreSQL one round trip for a known person."""
+        if self.dialect != "postgresql":
+            if not await self.mark_processed(platform, dedupe_key, now):
+                return None
+            return await self.touch_user(platform, external_id, now)
+        params = {
+            "p_platform": platform,
+            "p_key": dedupe_key,
+            "p_external_id": external_id,
+            "p_now": now,
+        }
+        row = (await self.session.execute(_RECORD_AND_TOUCH, params)).one()
+        if not row.fresh:
+            return None
+        if row.id is not None:
+            return user_state(row)
+        return await self.touch_user(platform, external_id, now)  # a newcomer: create them
 
     async def is_processed(self, platform: str, dedupe_key: str) -> bool:
         found = await self.session.scalar(
