@@ -196,10 +196,9 @@ class Engine:
                 )
                 await repo.fail_pending_for_chat(platform, event.address.chat_id, "unsubscribed")
                 return [], 0
-            found = await repo.begin_turn(platform, event.dedupe_key, event.sender.user_id, now)
-            if found is None:
+            user = await repo.begin_turn(platform, event.dedupe_key, event.sender.user_id, now)
+            if user is None:
                 raise _Duplicate
-            user = found
             loaded = dataclasses.replace(user)
             store = SqlConversationStore(repo, self.clock)
             ctx = TurnContext(

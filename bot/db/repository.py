@@ -139,17 +139,7 @@ def _record_and_touch() -> Any:
     """PostgreSQL: the event's dedupe key and the person's "seen now" in ONE round trip (a
     turn has few, and each is a wait on the server). One row always: ``fresh`` is 1 for a new
     key, 0 for a duplicate; the person's columns are NULL when they are not known yet."""
-    fresh = (
-        postgresql.insert(_EVENTS)
-        .values(
-            platform=bindparam("p_platform"),
-            dedupe_key=bindparam("p_key"),
-            processed_at=bindparam("p_now", type_=_TIME),
-        )
-        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
-        .returning(_EVENTS.c.dedupe_key)
-        .cte("fresh")
-    )
+    fresh = _MARK_PROCESSED["postgresql"].returning(_EVENTS.c.dedupe_key).cte("fresh")
     touched = _TOUCH_USER.cte("touched")
     one = select(literal_column("1").label("one")).subquery("one")
     return select(
@@ -157,6 +147,7 @@ def _record_and_touch() -> Any:
     ).select_from(one.outerjoin(touched, true()))
 
 
+_RECORD_AND_TOUCH = _record_and_touch()
 _SAVE_USER = (
     update(_USERS)
     .where(_USERS.c.id == bindparam("p_id"))
@@ -166,7 +157,6 @@ _SAVE_USER = (
         notice_seen=bindparam("p_notice_seen"),
     )
 )
-_RECORD_AND_TOUCH = _record_and_touch()
 _LOG_QUERY = insert(_QUERIES).returning(_QUERIES.c.id)
 _ENQUEUE = insert(_OUTBOX)
 
@@ -245,12 +235,6 @@ class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.dialect = session.get_bind().dialect.name
-
-    def _insert(self, table: Any) -> Any:
-        """The dialect's INSERT (it has ``on_conflict_do_nothing``)."""
-        if self.dialect == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
 
     # -- events ---------------------------------------------------------------------------
 

@@ -109,7 +109,9 @@ class InlineConnection:
     def __init__(self, connection: sqlite3.Connection, *, busy_timeout: float) -> None:
         self.sqlite = connection
         self.busy_timeout = busy_timeout  # seconds a BEGIN may wait for another process
-        # The names SQLAlchemy's adapter reaches for (see _InlineQueue).
+        # The names SQLAlchemy's adapter reaches for: ``_conn`` and ``_tx`` to set the
+        # isolation level (see _InlineQueue), ``_connection`` (None once closed) before
+        # committing or rolling back.
         self._conn = connection
         self._tx = _InlineQueue()
         self._connection: sqlite3.Connection | None = connection
