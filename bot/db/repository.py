@@ -11,12 +11,17 @@ concurrency is written so it does on both backends:
 - :meth:`Repository.claim_due` picks each chat's first pending message only, with
   ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several processes never send the same message
   and never send a chat's messages out of order.
+
+On PostgreSQL, inside :meth:`~bot.db.engine.Database.transaction`, the statements of every
+turn (:meth:`Repository.begin_turn`, :meth:`Repository.log_query`, :meth:`Repository.enqueue`)
+run on the driver's connection directly (:mod:`bot.db.driver`), in the same transaction as
+the session's; they are the same Core statements, compiled once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -38,6 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.codec import reply_from_payload, reply_to_payload
+from bot.db.driver import DRIVER_CONNECTION, DriverStatement
 from bot.db.models import OutboxMessage, ProcessedEvent, QueryLog, User
 from handlers.context import UserState
 from handlers.model import Address, Platform, Reply
@@ -148,6 +154,7 @@ def _record_and_touch() -> Any:
 
 
 _RECORD_AND_TOUCH = _record_and_touch()
+_RECORD_AND_TOUCH_ON_DRIVER = DriverStatement(_RECORD_AND_TOUCH)
 _SAVE_USER = (
     update(_USERS)
     .where(_USERS.c.id == bindparam("p_id"))
@@ -158,7 +165,9 @@ _SAVE_USER = (
     )
 )
 _LOG_QUERY = insert(_QUERIES).returning(_QUERIES.c.id)
+_LOG_QUERY_ON_DRIVER = DriverStatement(_LOG_QUERY)
 _ENQUEUE = insert(_OUTBOX)
+_ENQUEUE_ON_DRIVER = DriverStatement(_ENQUEUE)
 
 _candidate = _OUTBOX.alias("candidate")  # a message that may be claimed...
 _pending = _OUTBOX.alias("pending")  # ...and the pending messages of its chat
@@ -217,17 +226,17 @@ _MARK_SENT = (
 )
 
 
-def user_state(row: Any, *, is_new: bool = False) -> UserState:
-    """A :class:`UserState` from a ``User`` (or a row with its columns)."""
+def user_state(row: Mapping[Any, Any], *, is_new: bool = False) -> UserState:
+    """A :class:`UserState` from a row with the ``users`` columns."""
     return UserState(
-        id=row.id,
-        address=Address(Platform(row.platform), row.external_id),
-        lang=row.lang,
-        audience=row.audience,
-        notice_seen=row.notice_seen,
+        id=row["id"],
+        address=Address(Platform(row["platform"]), row["external_id"]),
+        lang=row["lang"],
+        audience=row["audience"],
+        notice_seen=row["notice_seen"],
         is_new=is_new,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
     )
 
 
@@ -235,6 +244,8 @@ class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.dialect = session.get_bind().dialect.name
+        #: PostgreSQL, in a transaction: the asyncpg connection, for the hot statements.
+        self._driver = session.info.get(DRIVER_CONNECTION)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -261,10 +272,13 @@ class Repository:
             "p_external_id": external_id,
             "p_now": now,
         }
-        row = (await self.session.execute(_RECORD_AND_TOUCH, params)).one()
-        if not row.fresh:
+        if self._driver is not None:
+            (row,) = await _RECORD_AND_TOUCH_ON_DRIVER.fetch(self._driver, params)
+        else:
+            row = (await self.session.execute(_RECORD_AND_TOUCH, params)).one()._mapping
+        if not row["fresh"]:
             return None
-        if row.id is not None:
+        if row["id"] is not None:
             return user_state(row)
         return await self.touch_user(platform, external_id, now)  # a newcomer: create them
 
@@ -287,10 +301,14 @@ class Repository:
     # -- users ----------------------------------------------------------------------------
 
     async def find_user(self, platform: str, external_id: str) -> UserState | None:
-        row = await self.session.scalar(
-            select(User).where(User.platform == platform, User.external_id == external_id)
-        )
-        return None if row is None else user_state(row)
+        row = (
+            await self.session.execute(
+                select(*_USER_COLUMNS).where(
+                    _USERS.c.platform == platform, _USERS.c.external_id == external_id
+                )
+            )
+        ).first()
+        return None if row is None else user_state(row._mapping)
 
     async def touch_user(self, platform: str, external_id: str, now: dt.datetime) -> UserState:
         """Get or create the person, marking them seen (and active) now.
@@ -300,10 +318,10 @@ class Repository:
         for _ in range(2):
             found = (await self.session.execute(_TOUCH_USER, params)).first()
             if found is not None:
-                return user_state(found)
+                return user_state(found._mapping)
             created = (await self.session.execute(_CREATE_USER[self.dialect], params)).first()
             if created is not None:
-                return user_state(created, is_new=True)
+                return user_state(created._mapping, is_new=True)
             # Someone created the person between our UPDATE and INSERT: update again.
         raise RuntimeError(f"could not get or create user {platform}:{external_id}")
 
@@ -361,6 +379,9 @@ class Repository:
             "top_entry": ranked[0][0] if ranked else None,
             "top_score": ranked[0][1] if ranked else None,
         }
+        if self._driver is not None:
+            ((query_id,),) = await _LOG_QUERY_ON_DRIVER.fetch(self._driver, row)
+            return int(query_id)
         return int((await self.session.execute(_LOG_QUERY, row)).scalar_one())
 
     async def record_feedback(
@@ -392,7 +413,9 @@ class Repository:
             }
             for reply, user_id in replies
         ]
-        if rows:
+        if rows and self._driver is not None:
+            await _ENQUEUE_ON_DRIVER.executemany(self._driver, rows)
+        elif rows:
             await self.session.execute(_ENQUEUE, rows[0] if len(rows) == 1 else rows)
         return len(rows)
 
