@@ -344,7 +344,9 @@ async def test_two_workers_never_send_a_message_twice(db_url: str, clock: Clock)
 
         async def record(reply: Reply) -> None:
             order.append(reply.text)
-            await asyncio.sleep(0)
+            # A send takes a moment, as a real one does: the other worker claims meanwhile
+            # (with instant sends, one worker could drain all before the other's first claim).
+            await asyncio.sleep(0.005)
 
         for sender in senders:
             sender.before_send = record

@@ -76,7 +76,7 @@ class _Compiled:
         self._binds: list[tuple[str, Callable[[Any], Any] | None, Any]] = []
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
-            if name not in supplied and bind.value is not None:
+            if name not in supplied and not bind.required:
                 supplied[name] = bind.effective_value
             convert = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
             self._binds.append((name, convert, supplied.get(name, _REQUIRED)))

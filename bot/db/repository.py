@@ -26,9 +26,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     Integer,
+    String,
     Table,
     and_,
+    any_,
     bindparam,
     delete,
     func,
@@ -171,47 +174,67 @@ _ENQUEUE_ON_DRIVER = DriverStatement(_ENQUEUE)
 
 _candidate = _OUTBOX.alias("candidate")  # a message that may be claimed...
 _pending = _OUTBOX.alias("pending")  # ...and the pending messages of its chat
-#: The candidate is its chat's first pending message. A correlated scalar subquery rather than
-#: ``NOT EXISTS``: PostgreSQL runs it per candidate as one probe of ``ix_outbox_pending_chat``
-#: whatever its statistics say, where an anti-join planned on a young table's stale
-#: statistics scanned every pending message for every candidate.
-_DUE_HEADS = (
-    _status_is(_candidate.c.status, "queued"),
-    _candidate.c.platform.in_(bindparam("p_platforms", expanding=True)),
-    _candidate.c.id
-    == select(func.min(_pending.c.id))
-    .where(
-        _pending.c.platform == _candidate.c.platform,
-        _pending.c.chat_id == _candidate.c.chat_id,
-        _status_is(_pending.c.status, *PENDING),
+
+
+def _due_heads(platform_is_one_of: Any) -> tuple[Any, ...]:
+    """The candidate is queued, for one of our platforms, and its chat's first pending message.
+
+    A correlated scalar subquery rather than ``NOT EXISTS``: PostgreSQL runs it per candidate
+    as one probe of ``ix_outbox_pending_chat`` whatever its statistics say, where an anti-join
+    planned on a young table's stale statistics scanned every pending message for every
+    candidate."""
+    return (
+        _status_is(_candidate.c.status, "queued"),
+        platform_is_one_of,
+        _candidate.c.id
+        == select(func.min(_pending.c.id))
+        .where(
+            _pending.c.platform == _candidate.c.platform,
+            _pending.c.chat_id == _candidate.c.chat_id,
+            _status_is(_pending.c.status, *PENDING),
+        )
+        .scalar_subquery(),
     )
-    .scalar_subquery(),
-)
-_due_ids = (
-    select(_candidate.c.id)
-    .where(_candidate.c.not_before <= bindparam("p_now", type_=_TIME), *_DUE_HEADS)
-    .order_by(_candidate.c.id)
-    .limit(bindparam("p_limit", type_=Integer))
-)
-#: One statement: choose the due chat heads, mark them "sending". On PostgreSQL the choice skips
-#: rows other processes are claiming at that moment, and is a MATERIALIZED CTE: as a plain
-#: ``IN (subquery)`` the planner may run it more than once, each run skipping the rows the
-#: last one locked, and claim several times the limit.
+
+
+_DUE_HEADS = _due_heads(_candidate.c.platform.in_(bindparam("p_platforms", expanding=True)))
+
+
+def _claim(due: Any) -> Any:
+    """One statement: choose the due chat heads, mark them "sending"."""
+    return (
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_(select(due.c.id)), _status_is(_OUTBOX.c.status, "queued"))
+        .values(status="sending", lease_until=bindparam("p_lease_until", type_=_TIME))
+        .returning(*_ITEM_COLUMNS)
+    )
+
+
+def _due_ids(heads: tuple[Any, ...]) -> Any:
+    return (
+        select(_candidate.c.id)
+        .where(_candidate.c.not_before <= bindparam("p_now", type_=_TIME), *heads)
+        .order_by(_candidate.c.id)
+        .limit(bindparam("p_limit", type_=Integer))
+    )
+
+
+#: On PostgreSQL the choice skips rows other processes are claiming at that moment, and is a
+#: MATERIALIZED CTE: as a plain ``IN (subquery)`` the planner may run it more than once, each
+#: run skipping the rows the last one locked, and claim several times the limit. The platforms
+#: are one array parameter (``= ANY``), so the statement compiles once for the driver.
 _CLAIM = {
-    backend: update(_OUTBOX)
-    .where(_OUTBOX.c.id.in_(select(due.c.id)), _status_is(_OUTBOX.c.status, "queued"))
-    .values(status="sending", lease_until=bindparam("p_lease_until", type_=_TIME))
-    .returning(*_ITEM_COLUMNS)
-    for backend, due in (
-        (
-            "postgresql",
-            _due_ids.with_for_update(skip_locked=True)
-            .cte("due")
-            .prefix_with("MATERIALIZED", dialect="postgresql"),
-        ),
-        ("sqlite", _due_ids.cte("due")),
-    )
+    "postgresql": _claim(
+        _due_ids(
+            _due_heads(_candidate.c.platform == any_(bindparam("p_platforms", type_=ARRAY(String))))
+        )
+        .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    ),
+    "sqlite": _claim(_due_ids(_DUE_HEADS).cte("due")),
 }
+_CLAIM_ON_DRIVER = DriverStatement(_CLAIM["postgresql"])
 _NEXT_DUE = select(func.min(_candidate.c.not_before)).where(*_DUE_HEADS)
 _MARK_SENT = (
     update(_OUTBOX)
@@ -224,6 +247,7 @@ _MARK_SENT = (
         last_error=None,
     )
 )
+_MARK_SENT_ON_DRIVER = DriverStatement(_MARK_SENT)
 
 
 def user_state(row: Mapping[Any, Any], *, is_new: bool = False) -> UserState:
@@ -436,7 +460,11 @@ class Repository:
             "p_limit": limit,
             "p_lease_until": lease_until,
         }
-        rows = (await self.session.execute(_CLAIM[self.dialect], params)).all()
+        if self._driver is not None:
+            rows: Sequence[Mapping[Any, Any]] = await _CLAIM_ON_DRIVER.fetch(self._driver, params)
+        else:
+            result = await self.session.execute(_CLAIM[self.dialect], params)
+            rows = result.mappings().all()
         return sorted((_item(row) for row in rows), key=lambda item: item.id)
 
     async def renew_lease(self, message_id: int, lease_until: dt.datetime) -> bool:
@@ -464,14 +492,15 @@ class Repository:
         """Record deliveries: (message id, when, the platform's id of the message)."""
         if not delivered:
             return
+        rows = [
+            {"p_id": message_id, "p_sent_at": at, "p_message_id": platform_id}
+            for message_id, at, platform_id in delivered
+        ]
+        if self._driver is not None:
+            await _MARK_SENT_ON_DRIVER.executemany(self._driver, rows)
+            return
         connection = await self.session.connection()  # a plain executemany, not ORM bulk
-        await connection.execute(
-            _MARK_SENT,
-            [
-                {"p_id": message_id, "p_sent_at": at, "p_message_id": platform_id}
-                for message_id, at, platform_id in delivered
-            ],
-        )
+        await connection.execute(_MARK_SENT, rows)
 
     async def reschedule(
         self, message_id: int, not_before: dt.datetime, attempts: int, error: str
@@ -563,12 +592,12 @@ class Repository:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _item(row: Any) -> OutboxItem:
-    address = Address(Platform(row.platform), row.chat_id, row.thread_id)
+def _item(row: Mapping[Any, Any]) -> OutboxItem:
+    address = Address(Platform(row["platform"]), row["chat_id"], row["thread_id"])
     return OutboxItem(
-        id=row.id,
-        reply=reply_from_payload(address, row.payload),
-        attempts=row.attempts,
-        created_at=row.created_at,
-        user_id=row.user_id,
+        id=row["id"],
+        reply=reply_from_payload(address, row["payload"]),
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        user_id=row["user_id"],
     )
