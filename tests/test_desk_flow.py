@@ -584,6 +584,34 @@ async def test_reminder_posts_once_per_threshold_and_only_in_working_hours(
 
 
 @pytest.mark.postgres
+async def test_reminders_of_two_processes_never_list_a_ticket_twice(
+    postgres_url: str, clock: Clock, matcher: Matcher
+) -> None:
+    dbs = [Database.from_url(postgres_url) for _ in range(2)]
+    try:
+        desk = DeskHarness(dbs[0], clock, matcher)
+        tickets = {await desk.open_ticket(user=f"40{n}") for n in range(6)}
+        reminders = [
+            DeskReminder(
+                db,
+                chat_id=DESK,
+                translator_for=translator_for,
+                desk_lang="uk",
+                threshold=dt.timedelta(minutes=30),
+                clock=clock,
+            )
+            for db in dbs
+        ]
+        for _ in range(5):
+            clock.advance(31 * 60)
+            listed = await asyncio.gather(*(reminder.run_once() for reminder in reminders))
+            assert sorted(listed[0] + listed[1]) == sorted(tickets), listed
+    finally:
+        for db in dbs:
+            await db.dispose()
+
+
+@pytest.mark.postgres
 async def test_two_consultants_press_take_at_once_through_two_engines(
     postgres_url: str, clock: Clock, matcher: Matcher
 ) -> None:

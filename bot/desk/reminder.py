@@ -6,9 +6,9 @@ each ticket is mentioned again only after another such span. Outside working hou
 there to read it, so the job keeps quiet until the desk opens. It also refreshes the
 "tickets by state" gauge.
 
-Several processes may run it at once on PostgreSQL: marking tickets reminded happens in the
-same transaction as queueing the message, and each process sees the other's marks once
-committed; at worst two reminders of the same ticket cross — harmless.
+Several processes may run it at once on PostgreSQL: a round locks the overdue tickets it lists
+(skipping any another round is listing) and marks them reminded in the same transaction as it
+queues the message, so no ticket is listed by two processes at once.
 """
 
 from __future__ import annotations

@@ -357,6 +357,9 @@ class SqlDeskStore:
                 or_(TicketRow.reminded_at.is_(None), TicketRow.reminded_at <= now - remind_every),
             )
             .order_by(TicketRow.urgent.desc(), self._queue_key(), TicketRow.id)
+            # Several processes run the reminder: each locks what it lists until it has marked
+            # it reminded, and skips what another is listing (PostgreSQL; SQLite has one).
+            .with_for_update(of=TicketRow, skip_locked=True)
         )
         return [_ticket(*row) for row in rows.all()]
 
