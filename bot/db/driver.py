@@ -33,9 +33,19 @@ _Params = Mapping[str, Any]
 class DriverStatement:
     """A Core statement compiled once for asyncpg (per set of inserted columns)."""
 
+    _known: dict[Any, DriverStatement] = {}  # noqa: RUF012 - the module's statements, once each
+
     def __init__(self, statement: Any) -> None:
         self.statement = statement
         self._compiled: dict[tuple[str, ...] | None, _Compiled] = {}
+
+    @classmethod
+    def of(cls, statement: Any) -> DriverStatement:
+        """The driver's form of ``statement``, a statement built once (a module constant)."""
+        known = cls._known.get(statement)
+        if known is None:
+            known = cls._known[statement] = cls(statement)
+        return known
 
     def _for(self, params: _Params) -> _Compiled:
         # An INSERT without .values() takes its columns from the parameters given.

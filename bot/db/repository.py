@@ -14,8 +14,9 @@ concurrency is written so it does on both backends:
 
 On PostgreSQL, inside :meth:`~bot.db.engine.Database.transaction`, the statements of every
 turn (:meth:`Repository.begin_turn`, :meth:`Repository.log_query`, :meth:`Repository.enqueue`)
-run on the driver's connection directly (:mod:`bot.db.driver`), in the same transaction as
-the session's; they are the same Core statements, compiled once.
+and of every outbox round (:meth:`Repository.claim_due`, :meth:`Repository.mark_sent`) run on
+the driver's connection directly (:mod:`bot.db.driver`), in the same transaction as the
+session's; they are the same Core statements, compiled once.
 """
 
 from __future__ import annotations
@@ -157,7 +158,6 @@ def _record_and_touch() -> Any:
 
 
 _RECORD_AND_TOUCH = _record_and_touch()
-_RECORD_AND_TOUCH_ON_DRIVER = DriverStatement(_RECORD_AND_TOUCH)
 _SAVE_USER = (
     update(_USERS)
     .where(_USERS.c.id == bindparam("p_id"))
@@ -168,9 +168,7 @@ _SAVE_USER = (
     )
 )
 _LOG_QUERY = insert(_QUERIES).returning(_QUERIES.c.id)
-_LOG_QUERY_ON_DRIVER = DriverStatement(_LOG_QUERY)
 _ENQUEUE = insert(_OUTBOX)
-_ENQUEUE_ON_DRIVER = DriverStatement(_ENQUEUE)
 
 _candidate = _OUTBOX.alias("candidate")  # a message that may be claimed...
 _pending = _OUTBOX.alias("pending")  # ...and the pending messages of its chat
@@ -234,7 +232,6 @@ _CLAIM = {
     ),
     "sqlite": _claim(_due_ids(_DUE_HEADS).cte("due")),
 }
-_CLAIM_ON_DRIVER = DriverStatement(_CLAIM["postgresql"])
 _NEXT_DUE = select(func.min(_candidate.c.not_before)).where(*_DUE_HEADS)
 _MARK_SENT = (
     update(_OUTBOX)
@@ -247,7 +244,6 @@ _MARK_SENT = (
         last_error=None,
     )
 )
-_MARK_SENT_ON_DRIVER = DriverStatement(_MARK_SENT)
 
 
 def user_state(row: Mapping[Any, Any], *, is_new: bool = False) -> UserState:
@@ -270,6 +266,23 @@ class Repository:
         self.dialect = session.get_bind().dialect.name
         #: PostgreSQL, in a transaction: the asyncpg connection, for the hot statements.
         self._driver = session.info.get(DRIVER_CONNECTION)
+
+    async def _fetch(
+        self, statement: Any, params: Mapping[str, Any]
+    ) -> Sequence[Mapping[Any, Any]]:
+        """The rows of a hot statement: straight on the driver in a PostgreSQL transaction
+        (:mod:`bot.db.driver`), else through the session."""
+        if self._driver is not None:
+            return await DriverStatement.of(statement).fetch(self._driver, params)
+        return (await self.session.execute(statement, params)).mappings().all()
+
+    async def _execute_many(self, statement: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        """A hot statement once per row, in order (see :meth:`_fetch`)."""
+        if self._driver is not None:
+            await DriverStatement.of(statement).executemany(self._driver, rows)
+            return
+        connection = await self.session.connection()  # a plain executemany, not ORM bulk
+        await connection.execute(statement, list(rows))
 
     # -- events ---------------------------------------------------------------------------
 
@@ -296,10 +309,7 @@ class Repository:
             "p_external_id": external_id,
             "p_now": now,
         }
-        if self._driver is not None:
-            (row,) = await _RECORD_AND_TOUCH_ON_DRIVER.fetch(self._driver, params)
-        else:
-            row = (await self.session.execute(_RECORD_AND_TOUCH, params)).one()._mapping
+        (row,) = await self._fetch(_RECORD_AND_TOUCH, params)
         if not row["fresh"]:
             return None
         if row["id"] is not None:
@@ -403,10 +413,8 @@ class Repository:
             "top_entry": ranked[0][0] if ranked else None,
             "top_score": ranked[0][1] if ranked else None,
         }
-        if self._driver is not None:
-            ((query_id,),) = await _LOG_QUERY_ON_DRIVER.fetch(self._driver, row)
-            return int(query_id)
-        return int((await self.session.execute(_LOG_QUERY, row)).scalar_one())
+        (logged,) = await self._fetch(_LOG_QUERY, row)
+        return int(logged["id"])
 
     async def record_feedback(
         self, user_id: int, query_id: int, helpful: bool, now: dt.datetime
@@ -437,10 +445,8 @@ class Repository:
             }
             for reply, user_id in replies
         ]
-        if rows and self._driver is not None:
-            await _ENQUEUE_ON_DRIVER.executemany(self._driver, rows)
-        elif rows:
-            await self.session.execute(_ENQUEUE, rows[0] if len(rows) == 1 else rows)
+        if rows:
+            await self._execute_many(_ENQUEUE, rows)
         return len(rows)
 
     async def claim_due(
@@ -460,11 +466,7 @@ class Repository:
             "p_limit": limit,
             "p_lease_until": lease_until,
         }
-        if self._driver is not None:
-            rows: Sequence[Mapping[Any, Any]] = await _CLAIM_ON_DRIVER.fetch(self._driver, params)
-        else:
-            result = await self.session.execute(_CLAIM[self.dialect], params)
-            rows = result.mappings().all()
+        rows = await self._fetch(_CLAIM[self.dialect], params)
         return sorted((_item(row) for row in rows), key=lambda item: item.id)
 
     async def renew_lease(self, message_id: int, lease_until: dt.datetime) -> bool:
@@ -492,15 +494,13 @@ class Repository:
         """Record deliveries: (message id, when, the platform's id of the message)."""
         if not delivered:
             return
-        rows = [
-            {"p_id": message_id, "p_sent_at": at, "p_message_id": platform_id}
-            for message_id, at, platform_id in delivered
-        ]
-        if self._driver is not None:
-            await _MARK_SENT_ON_DRIVER.executemany(self._driver, rows)
-            return
-        connection = await self.session.connection()  # a plain executemany, not ORM bulk
-        await connection.execute(_MARK_SENT, rows)
+        await self._execute_many(
+            _MARK_SENT,
+            [
+                {"p_id": message_id, "p_sent_at": at, "p_message_id": platform_id}
+                for message_id, at, platform_id in delivered
+            ],
+        )
 
     async def reschedule(
         self, message_id: int, not_before: dt.datetime, attempts: int, error: str
