@@ -53,3 +53,34 @@ def test_the_bundled_sample_evaluates_on_the_bundled_content() -> None:
     if shared.exists():  # our own wording, never the development set's
         theirs = {json.loads(line)["text"].casefold() for line in shared.open(encoding="utf-8")}
         assert not [line["text"] for line in lines if line["text"].casefold() in theirs]
+
+
+@pytest.mark.parametrize("readme", ["README.md", "bot/desk/README.md"])
+def test_the_settings_tables_state_the_real_defaults(readme: str) -> None:
+    """Every default a README's settings table states is the one the code uses."""
+    from bot.settings import Settings
+
+    fields = Settings.model_fields
+    compared = 0
+    for line in (ROOT / readme).read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.startswith("| `") or len(cells) != 3:
+            continue
+        names = re.findall(r"`([A-Z0-9_]+)`", cells[0])
+        values = re.findall(r"`([^`]*)`", cells[2])
+        if len(names) != len(values):  # "unset: …", "derived from the token"
+            continue
+        for name, stated in zip(names, values, strict=True):
+            field = fields.get(name.lower())
+            assert field is not None, f"{readme}: {name} is not a setting"
+            default = field.default
+            if isinstance(default, bool):
+                assert stated == str(default).lower(), name
+            elif isinstance(default, int | float):
+                assert float(stated) == float(default), f"{readme}: {name} says {stated}"
+            elif isinstance(default, str):
+                assert stated == default, name
+            else:
+                continue
+            compared += 1
+    assert compared >= 5
