@@ -301,7 +301,8 @@ async def test_held_texts_are_answered_after_the_burst_by_themselves(
         if "\n" in ctx.event.text:
             joined.set()
 
-    policy = FloodPolicy(max_events=2, window=10.0, join_after=0.01)
+    # The second held text reaches join_max: the joined question goes at once, by itself.
+    policy = FloodPolicy(max_events=2, window=10.0, join_after=600.0, join_max=2)
     engine = make_engine(db, handler, clock, flood=policy)
     for i in range(4):
         await engine.process(event(f"k{i}", f"m{i}"))
