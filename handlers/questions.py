@@ -14,10 +14,12 @@ from handlers import ids
 from handlers.answers import send_answer
 from handlers.handoff import HandoffReason, HandoffRequest, offer_consultant, start_handoff, urgent
 from handlers.model import Button
+from handlers.privacy import warn_if_identifiers
 from handlers.start import privacy_button, privacy_notice_short
-from handlers.ui import entry_button, show_main_menu
+from handlers.ui import entry_button, lang_of, show_main_menu
 
 if TYPE_CHECKING:
+    from faq.content import Entry
     from handlers.context import TurnContext
 
 MAX_CLARIFY = 3
@@ -53,9 +55,7 @@ async def on_text(ctx: TurnContext) -> None:
     elif result.decision == "answer" and offered:
         send_answer(ctx, offered[0], query_id)
     elif result.decision == "clarify" and offered:
-        rows = [[entry_button(ctx, entry, query_id)] for entry in offered[:MAX_CLARIFY]]
-        rows.append([Button(_("None of these"), ids.none_of_these(query_id))])
-        ctx.reply(_("Did you mean:"), rows, kind="clarify")
+        clarify(ctx, offered, query_id)
     elif result.intent == "greeting":
         show_main_menu(
             ctx,
@@ -69,10 +69,33 @@ async def on_text(ctx: TurnContext) -> None:
     else:
         dont_know(ctx, query_id)
 
+    if result.intent != "urgent":  # nothing may come between an emergency and its numbers
+        warn_if_identifiers(ctx, text)
     if not ctx.user.notice_seen:
         # Someone who never pressed /start still learns what we keep, once.
         ctx.reply(privacy_notice_short(ctx), [[privacy_button(ctx)]], kind="notice")
         ctx.user.notice_seen = True
+
+
+def clarify(ctx: TurnContext, offered: list[Entry], query_id: int) -> None:
+    """Several near answers: "Did you mean:" with each; one: "Is this what you mean?", yes/no."""
+    _ = ctx.t.gettext
+    if len(offered) == 1:
+        (entry,) = offered
+        ctx.reply(
+            _("Is this what you mean: **{title}**?").format(title=entry.title.get(lang_of(ctx))),
+            [
+                [
+                    Button(_("Yes"), ids.entry(entry.id, query_id)),
+                    Button(_("No, something else"), ids.none_of_these(query_id)),
+                ]
+            ],
+            kind="clarify",
+        )
+        return
+    rows = [[entry_button(ctx, entry, query_id)] for entry in offered[:MAX_CLARIFY]]
+    rows.append([Button(_("None of these"), ids.none_of_these(query_id))])
+    ctx.reply(_("Did you mean:"), rows, kind="clarify")
 
 
 def dont_know(ctx: TurnContext, query_id: int | None) -> None:
