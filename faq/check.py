@@ -316,7 +316,7 @@ def past_deadlines(text: str, lang: str, today: dt.date) -> list[tuple[str, dt.d
     """Dates in ``text`` that stand after a deadline word and are before ``today``."""
     pattern = _date_pattern(lang)
     out = []
-    for match in pattern.regex.finditer(text):
+    for match in pattern.regex.finditer(text.replace("**", "")):
         if match["month"] is not None:
             month = pattern.months[match["month"].casefold()]
         else:
