@@ -253,8 +253,7 @@ def _check_review_by(kb: KnowledgeBase, entry_id: str, today: dt.date) -> list[C
         return [
             ContentProblem(
                 where,
-                f"{entry.review_by} is more than a year after last_verified "
-                f"{entry.last_verified}",
+                f"{entry.review_by} is more than a year after last_verified {entry.last_verified}",
             )
         ]
     if entry.is_stale(today):
