@@ -24,6 +24,7 @@ from faq.text import (
     looks_like_layout_token,
     normalize,
     reverse_layout_convert,
+    sanitize,
     skeleton,
     tokenize,
 )
@@ -123,6 +124,7 @@ def _vocabulary_votes(token: str, lexicon: Lexicon, langs: tuple[str, ...]) -> l
 
 def read(text: str, lexicon: Lexicon) -> Reading:
     """Tokens of ``text`` after layout repair, and what its letters say about its language."""
+    text = sanitize(text)
     raw_words = clip(text).split()
     repaired, layout = _repair_layout(raw_words, lexicon)
     normalized = normalize(" ".join(repaired))
