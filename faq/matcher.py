@@ -49,6 +49,10 @@ class MatchResult:
     """``None`` for a question; ``human``, ``greeting``, ``thanks`` or ``urgent``."""
     offered: tuple[str, ...] = ()
     """Entry ids to show: the answer's entry, or up to three for a clarification."""
+    urgent_kind: str | None = None
+    """For ``intent == "urgent"``, what the emergency is (:data:`faq.intents.URGENT_KINDS`:
+    ``medical``, ``suicide``, ``violence``, ``danger``, ``trafficking``, ``arrest``,
+    ``shelter``); else ``None``. The candidates are ranked as for any question."""
     debug: Mapping[str, Any] = field(default_factory=dict, compare=False)
     elapsed_ms: float = field(default=0.0, compare=False)
 
@@ -62,6 +66,7 @@ class MatchResult:
             "intent": self.intent,
             "lang": self.lang,
             "offered": list(self.offered),
+            "urgent_kind": self.urgent_kind,
             "candidates": [
                 {"id": c.entry_id, "score": round(c.score, 4)} for c in self.candidates[:top]
             ],
@@ -78,6 +83,10 @@ class Matcher:
         self.config = config
         self.index = Index(kb, config)
         self.intents = IntentDetector()
+        for lang, danger_words in self.intents.urgent.surface_words().items():
+            self.index.lexicon.add(lang, danger_words)  # layout repair knows danger words
+        self.index.lexicon.freeze()
+        self.intents.urgent.know(self.index.keys)
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -103,6 +112,7 @@ class Matcher:
             result.lang,
             result.intent,
             result.offered,
+            result.urgent_kind,
             result.debug,
             elapsed,
         )
@@ -110,7 +120,7 @@ class Matcher:
     def _match(self, text: str, lang: str | None) -> MatchResult:
         lexicon = self.index.lexicon
         reading = read(text, lexicon)
-        intent = self.intents.detect(reading.tokens)
+        intent, urgent_kind = self.intents.classify(reading.tokens)
         debug: dict[str, Any] = {"tokens": list(reading.tokens)}
         if reading.layout:
             debug["layout"] = reading.layout
@@ -122,7 +132,7 @@ class Matcher:
         reply_lang = lang if lang in LANGS else detect_language(reading, lexicon, best_unit_lang)
         candidates = tuple(Candidate(self.index.entry_ids[e], s) for e, s in scored)
         decision, offered = self._decide(candidates)
-        return MatchResult(decision, candidates, reply_lang, intent, offered, debug)
+        return MatchResult(decision, candidates, reply_lang, intent, offered, urgent_kind, debug)
 
     def _decide(self, candidates: tuple[Candidate, ...]) -> tuple[Decision, tuple[str, ...]]:
         cfg = self.config
