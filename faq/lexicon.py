@@ -222,7 +222,8 @@ URGENT_PATTERNS: dict[str, tuple[str, ...]] = {
         "потонув|потонула|втопився|втопилася|захлинувся|захлинулася|утонул|утонула|утопился"
         "|захлебнулся|захлебнулась|utonął|utonęła|topi się|drowning|drowned",
         # dying, other acute emergencies
-        "помирає|вмирає|умирает|umiera|is dying|набряк горла|набрякло горло|набряк язика"
+        "{someone} + помирає|вмирає|умирает|umiera|is dying",
+        "набряк горла|набрякло горло|набряк язика"
         "|отек горла|отек гортани|отёк горла|опух язык|obrzęk gardła|spuchło gardło"
         "|anafilaks|анафілак|анафилак|anaphyla|throat is swelling|throat swelling"
         "|відійшли води|почалися пологи|почались пологи|народжує|отошли воды|начались роды"
@@ -251,8 +252,9 @@ URGENT_PATTERNS: dict[str, tuple[str, ...]] = {
         "в небезпеці|в опасности|w niebezpieczeństwie|in danger|рятуйте|спасите|ratunku"
         "|мені погрожують|мне угрожают|grożą mi|threatening me|боюся за своє життя"
         "|боюсь за свою жизнь|boję się o swoje życie|afraid for my life|fear for my life",
-        "переслідує мене|переслідують мене|преследует меня|преследуют меня|śledzi mnie"
-        "|prześladuje mnie|stalking me|following me|ломиться в двері|ломляться в двері"
+        "мене|меня|mnie|me|нас|nas|us|{someone} + переслідує|переслідують|преследует"
+        "|преследуют|śledzi|prześladuje|stalking|stalks|is following",
+        "ломиться в двері|ломляться в двері"
         "|ломится в дверь|ломятся в дверь|dobija się do drzwi|trying to break in"
         "|breaking in|з ножем|с ножом|z nożem|with a knife|з пістолетом|с пистолетом"
         "|z bronią|with a gun",
