@@ -200,9 +200,7 @@ def _urgent_lead(ctx: TurnContext, kind: str | None) -> tuple[str, list[list[But
         )
         if point.note is not None:
             text += "\n" + point.note.get(lang)
-        text += "\n\n" + _(
-            "If anyone is in danger or out in the cold with children, call **112**."
-        )
+        text += "\n\n" + _("If anyone is in danger or out in the cold with children, call **112**.")
         rows = [
             [entry_button(ctx, ctx.kb.entries[e])] for e in SHELTER_ENTRIES if e in ctx.kb.entries
         ]
