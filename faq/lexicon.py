@@ -353,3 +353,110 @@ URGENT_DISARM: dict[str, tuple[str, ...]] = {
 }
 """Per kind: spans that, where present, are taken out of the message before that kind's
 patterns are tried (same syntax as :data:`URGENT_PATTERNS`)."""
+
+SOCIAL_PHRASES: tuple[str, ...] = (
+    # greetings
+    "добрий день",
+    "доброго дня",
+    "добрий вечір",
+    "доброго вечора",
+    "доброго ранку",
+    "добрий ранок",
+    "привіт",
+    "вітаю",
+    "слава україні",
+    "добрый день",
+    "доброго дня",
+    "добрый вечер",
+    "доброе утро",
+    "привет",
+    "здравствуйте",
+    "здравствуй",
+    "здрасте",
+    "dzień dobry",
+    "dobry wieczór",
+    "cześć",
+    "witam",
+    "witam serdecznie",
+    "hej",
+    "hello",
+    "hi",
+    "hey",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    # thanks and politeness (thanks in advance first: the longer span wins)
+    "дякую заздалегідь",
+    "заздалегідь дякую",
+    "наперед дякую",
+    "дякую наперед",
+    "дякую заранее",
+    "заранее дякую",
+    "дуже дякую",
+    "дякую",
+    "спасибі",
+    "спасибо заранее",
+    "заранее спасибо",
+    "заранее благодарю",
+    "большое спасибо",
+    "спасибо большое",
+    "спасибо",
+    "благодарю",
+    "z góry dziękuję",
+    "dziękuję z góry",
+    "dziękuję bardzo",
+    "bardzo dziękuję",
+    "dziękuję",
+    "dzięki",
+    "thanks in advance",
+    "thank you in advance",
+    "thank you very much",
+    "thank you",
+    "thanks",
+    "будь ласка",
+    "пожалуйста",
+    "proszę",
+    "please",
+    "if possible",
+    "якщо можна",
+    "если можно",
+    "jeśli można",
+)
+"""Greetings, thanks and politeness around a question: the reader leaves them out of the
+question's words (the intent detector still sees them: "дякую" alone is thanks)."""
+
+INTRO_PHRASES: tuple[str, ...] = (
+    "мене звати",
+    "мое ім'я",
+    "моє ім'я",
+    "меня зовут",
+    "мое имя",
+    "nazywam się",
+    "mam na imię",
+    "moje imię to",
+    "my name is",
+    "my name's",
+)
+"""A self-introduction: the phrase and the name after it (one or two words) are left out."""
+
+KIN_WORDS = """
+    донька доньки доньці доньку дочка дочки дочці дочку син сина сину синові дружина дружини
+    чоловік чоловіка мама мами мамі тато тата мати матері бабуся бабусі брат брата сестра сестри
+    онук онука онучка онучки
+    дочь дочери дочке дочку сын сына сыну жена жены мужа муж мамы маме папа папы отец отца
+    бабушка бабушки брата сестры внук внука внучка внучки
+    córka córki córce syn syna synowi żona żony mąż męża mama mamy tata taty brat brata
+    siostra siostry wnuk wnuka wnuczka wnuczki
+    daughter son wife husband mother mom mum father dad brother sister grandson granddaughter
+"""
+"""After one of these, an unknown word is a name ("для доньки Марічки"): left out."""
+
+CHILD_WORDS: dict[str, str] = {
+    "дитина": "донька доньки доньці доньку донечка донечки дочка дочки дочці дочку син сина сину"
+    " синові синок синочка синочку",
+    "ребенка": "дочь дочери дочке дочку дочка дочки доченька сын сына сыну сынок сыночка",
+    "dziecko": "córka córki córce córkę córeczka córeczki syn syna synowi synek synka",
+    "child": "daughter daughters son sons",
+}
+"""A son or a daughter is, for the knowledge base, a child: the reader reads these words as
+the language's word for a child ("песель для доньки" is "песель для дитини")."""

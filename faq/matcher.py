@@ -28,6 +28,7 @@ from faq.content import LANGS, KnowledgeBase, load_knowledge_base
 from faq.index import Index, Resolved
 from faq.intents import IntentDetector
 from faq.reading import Reading, detect_language, read
+from faq.text import skeleton
 
 Decision = Literal["answer", "clarify", "handoff"]
 
@@ -83,9 +84,20 @@ class Matcher:
         self.config = config
         self.index = Index(kb, config)
         self.intents = IntentDetector()
+        # Layout repair knows danger words (their skeletons); only a word with letters of
+        # one language (і, ы ...) that the knowledge base does not give to another language
+        # also tells the language.
+        lexicon = self.index.lexicon
         for lang, danger_words in self.intents.urgent.surface_words().items():
-            self.index.lexicon.add(lang, danger_words)  # layout repair knows danger words
-        self.index.lexicon.freeze()
+            others = set().union(*(lexicon.words[lg] for lg in lexicon.words if lg != lang))
+            for word in danger_words:
+                if word in others:
+                    continue
+                if any(ch in "ієїґыэъ" for ch in word):
+                    lexicon.add(lang, (word,))
+                else:
+                    lexicon.skeletons[lang].add(skeleton(word))
+        lexicon.freeze()
         self.intents.urgent.know(self.index.keys)
         self._warm_up()
 
@@ -155,7 +167,7 @@ class Matcher:
         index, cfg = self.index, self.config
         resolved: list[Resolved] = []
         seen: set[str] = set()
-        for token in reading.tokens:
+        for token in reading.question or reading.tokens:
             if token not in seen:
                 seen.add(token)
                 r = index.resolve(token)
