@@ -199,12 +199,23 @@ _Phrase = tuple[str, ...]
 _Group = tuple[_Phrase, ...]
 
 
-def _urgent_pattern(text: str) -> tuple[_Group, ...]:
+class _UrgentPattern(tuple[_Group, ...]):
+    """Groups of alternative phrases, with each group's first words (a cheap first test)."""
+
+    firsts: tuple[frozenset[str], ...]
+
+    def possible(self, present: frozenset[str]) -> bool:
+        return all(not present.isdisjoint(f) for f in self.firsts)
+
+
+def _urgent_pattern(text: str) -> _UrgentPattern:
     groups = []
     for group in _expand(text).split("+"):
         alternatives = tuple(dict.fromkeys(p for p in (_phrase(a) for a in group.split("|")) if p))
         groups.append(alternatives)
-    return tuple(groups)
+    pattern = _UrgentPattern(groups)
+    pattern.firsts = tuple(frozenset(phrase[0] for phrase in group) for group in groups)
+    return pattern
 
 
 _FUZZY_MIN = 6
@@ -226,11 +237,11 @@ class UrgentDetector:
     """
 
     def __init__(self) -> None:
-        self.kinds: tuple[tuple[str, tuple[tuple[_Group, ...], ...]], ...] = tuple(
+        self.kinds: tuple[tuple[str, tuple[_UrgentPattern, ...]], ...] = tuple(
             (kind, tuple(_urgent_pattern(p) for p in patterns))
             for kind, patterns in URGENT_PATTERNS.items()
         )
-        self.disarm: dict[str, tuple[tuple[_Group, ...], ...]] = {
+        self.disarm: dict[str, tuple[_UrgentPattern, ...]] = {
             kind: tuple(_urgent_pattern(p) for p in patterns)
             for kind, patterns in URGENT_DISARM.items()
         }
@@ -306,7 +317,8 @@ class UrgentDetector:
 
     def kind(self, keys: Sequence[str]) -> str | None:
         hits = [self.word_hits(k) for k in keys]
-        if not any(hits):
+        present = frozenset().union(*hits)
+        if not present:
             return None
         for kind, patterns in self.kinds:
             mine = hits
@@ -314,10 +326,14 @@ class UrgentDetector:
             if disarm:
                 covered: set[int] = set()
                 for pattern in disarm:
-                    covered |= _pattern_span(pattern, hits)
+                    if pattern.possible(present):
+                        covered |= _pattern_span(pattern, hits, present)
                 if covered:
                     mine = [h for i, h in enumerate(hits) if i not in covered]
-            if any(_pattern_span(pattern, mine) for pattern in patterns):
+            if any(
+                pattern.possible(present) and _pattern_span(pattern, mine, present)
+                for pattern in patterns
+            ):
                 return kind
         return None
 
@@ -341,11 +357,16 @@ def _phrase_span(phrase: _Phrase, hits: Sequence[frozenset[str]]) -> tuple[int, 
     return ()
 
 
-def _pattern_span(pattern: tuple[_Group, ...], hits: Sequence[frozenset[str]]) -> set[int]:
-    """The positions one phrase of every group covers, or an empty set if a group misses."""
+def _pattern_span(
+    pattern: tuple[_Group, ...], hits: Sequence[frozenset[str]], present: frozenset[str]
+) -> set[int]:
+    """The positions one phrase of every group covers, or an empty set if a group misses
+    (``present``: every word any message word can be, to skip phrases at once)."""
     covered: set[int] = set()
     for group in pattern:
         for phrase in group:
+            if not present.issuperset(phrase):
+                continue
             span = _phrase_span(phrase, hits)
             if span:
                 covered.update(span)

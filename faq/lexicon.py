@@ -59,7 +59,7 @@ STOP_WORDS: dict[str, str] = {
         needs want wants please hello hi hey thanks thank in on at to from of for with without by
         about into over under after before between near not no yes a an the any some all anything
         something someone nothing get got i'm im ok okay now make as like than then just
-        really getting i'd i've don't dont can't cannot let there's it's
+        really getting i'd i've don't dont can't cannot let there's it's much many
         """,
 }
 """Function words, question words, pronouns, politeness: they carry little weight."""

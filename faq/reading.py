@@ -155,6 +155,17 @@ def _phrases(texts: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
 
 _SOCIAL = _phrases(SOCIAL_PHRASES)
 _INTRO = _phrases(INTRO_PHRASES)
+
+
+def _by_start(phrases: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:  # longest first, as given
+        out.setdefault(phrase[0], []).append(phrase)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+_SOCIAL_STARTS = _by_start(_SOCIAL)
+_INTRO_STARTS = _by_start(_INTRO)
 _KIN = frozenset(key_of(t) for t in words(KIN_WORDS))
 _AS_CHILD = {t: child for child, forms in CHILD_WORDS.items() for t in words(forms)}
 _SENTENCE_END = ".!?"
@@ -184,10 +195,10 @@ def question_tokens(
     word after a kinship word ("для доньки Марічки") or capitalised inside a sentence."""
     keys = [key_of(t) for t in tokens]
     drop: set[int] = set()
-    for phrases, is_intro in ((_INTRO, True), (_SOCIAL, False)):
-        for phrase in phrases:
-            n = len(phrase)
-            for i in range(len(keys) - n + 1):
+    for starts, is_intro in ((_INTRO_STARTS, True), (_SOCIAL_STARTS, False)):
+        for i, key in enumerate(keys):
+            for phrase in starts.get(key, ()):
+                n = len(phrase)
                 if any(j in drop for j in range(i, i + n)) or tuple(keys[i : i + n]) != phrase:
                     continue
                 drop.update(range(i, i + n))
