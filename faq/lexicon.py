@@ -191,7 +191,8 @@ URGENT_PATTERNS: dict[str, tuple[str, ...]] = {
         "інсульт|перекосило обличчя|перекосило рот|оніміла рука|оніміла половина|віднялася"
         "|віднялась|заплітається язик|инсульт|перекосило лицо|онемела рука|отнялась"
         "|отнялась рука|заплетается язык|udar|opadnięty kącik|zdrętwiała ręka"
-        "|bełkotliwa mowa|stroke|face drooping|face is drooping|slurred speech",
+        "|bełkotliwa mowa|a stroke|having a stroke|stroke symptoms|face drooping"
+        "|face is drooping|slurred speech",
         # poisoning, overdose, swallowed something
         "отруєння|отруївся|отруїлася|отруїлась|отруїлися|передозування|передозував"
         "|наковтався|наковталася|отравление|отравился|отравилась|отравились|передозировка"
@@ -244,7 +245,11 @@ URGENT_PATTERNS: dict[str, tuple[str, ...]] = {
     "violence": (
         "насильство|насилля|насилие|насилуют|przemoc|violence|abuse|abused|зґвалтування"
         "|згвалтували|изнасилование|изнасиловали|gwałt|zgwałcił|rape|raped",
-        "мене|меня|mnie|me|{someone} + б'є|бьет|бьют|побив|побили|избил|избили|бив|бил|bije"
+        # "б'є" reads as English "be": only next to whom it is about
+        "б'є мене|мене б'є|б'є нас|нас б'є|б'є дитину|б'є дітей|б'є жінку|б'є його|його б'є"
+        "|б'є маму|bije mnie|mnie bije|bije nas|nas bije|bije dziecko|bije dzieci|bije żonę"
+        "|bije mamę",
+        "мене|меня|mnie|me|{someone} + бьет|бьют|побив|побили|избил|избили|бив|бил"
         "|biją|pobił|beats|hits|beat",
         "вбити|убить|zabić|kill + погрожує|погрожують|угрожает|угрожают|grozi|grożą|threatens",
     ),
@@ -340,6 +345,12 @@ URGENT_DISARM: dict[str, tuple[str, ...]] = {
         "|неделю назад|rok temu|lata temu|lat temu|miesiąc temu|tydzień temu|year ago"
         "|years ago|month ago|months ago|week ago|минулого року|прошлом году|zeszłym roku"
         "|last year",
+    ),
+    "danger": (
+        # persecution at home is a question about protection, not an emergency here
+        "переслідують|переслідує|преследуют|преследует|prześladują|prześladuje|persecuted"
+        " + на батьківщині|вдома в|в моїй країні|на родине|в моей стране|дома в|w ojczyźnie"
+        "|w moim kraju|in my country|back home|at home in",
     ),
     "shelter": (
         "бездомні|бездомних|бездомные|бездомных|bezdomne|bezdomnych|bezdomnym|homeless"
