@@ -75,7 +75,7 @@ GREETING_WORDS = """
 THANKS_WORDS = """
     дякую дякуємо дяки спасибі спасибо благодарю благодарим спс пасиб сенкс thanks thank thx
     ty tnx cheers dzięki dziękuję dziękujemy dzieki dziekuje wielkie bardzo большое велике дуже
-    щиро much so you a lot
+    щиро much so you a lot заранее заздалегідь наперед advance góry
 """
 
 FILLER_WORDS = """
