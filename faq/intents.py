@@ -5,8 +5,11 @@ so inflections, transliteration and wrong-layout typing are covered as for FAQ w
 
 Danger (the ``urgent`` intent) comes with its *kind* (:data:`URGENT_KINDS`): what happens,
 told by the patterns of :data:`faq.lexicon.URGENT_PATTERNS` (a symptom, a threat, a night
-outside). Its words also match with a typo (one edit in 5-7 letters, two from 8), since a
-person in an emergency types fast.
+outside), with spans that disarm a symptom (:data:`faq.lexicon.URGENT_DISARM`: "після
+інсульту" is the past). Its words also match inflected or with a typo (one edit in 6-8
+letters, two from 9) when the knowledge base does not know the word, since a person in an
+emergency types fast. ``match(text).urgent_kind`` carries the kind (**contract** beside
+``intent == "urgent"``).
 """
 
 from __future__ import annotations
@@ -67,10 +70,6 @@ def _same_word(pattern: str, key: str) -> bool:
     return long_.startswith(short) and len(long_) - len(short) <= 3
 
 
-def _has_any(patterns: Iterable[str], keys: Sequence[str]) -> bool:
-    return any(_same_word(p, k) for p in patterns for k in keys)
-
-
 def _has_phrase(phrase: tuple[str, ...], keys: Sequence[str]) -> bool:
     if not phrase:
         return False
@@ -87,48 +86,6 @@ def _has_phrase(phrase: tuple[str, ...], keys: Sequence[str]) -> bool:
         else:
             return True
     return False
-
-
-Pattern = tuple[tuple[tuple[str, ...], ...], ...]
-"""Groups (all must be present) of alternatives (any one) of phrases (keys in order)."""
-
-
-def _pattern(text: str) -> Pattern:
-    groups = []
-    for group in text.split("+"):
-        alternatives = tuple(p for p in (_phrase(alt) for alt in group.split("|")) if p)
-        groups.append(alternatives)
-    return tuple(groups)
-
-
-def _matches(pattern: Pattern, keys: Sequence[str]) -> bool:
-    return all(any(_has_phrase(alt, keys) for alt in group) for group in pattern)
-
-
-class _WordFinder:
-    """Which of a fixed set of pattern words occur among message keys (by :func:`_same_word`),
-    in a few dictionary look-ups per key instead of a comparison with every pattern word."""
-
-    def __init__(self, patterns: Iterable[str]) -> None:
-        self.exact: dict[str, set[str]] = {}
-        self.prefixes: dict[str, set[str]] = {}  # pattern prefixes that are a whole key
-        for p in set(patterns):
-            self.exact.setdefault(p, set()).add(p)
-            if len(p) >= 5:
-                for cut in range(max(5, len(p) - 3), len(p)):
-                    self.prefixes.setdefault(p[:cut], set()).add(p)
-
-    def find(self, keys: Sequence[str]) -> frozenset[str]:
-        found: set[str] = set()
-        for key in keys:
-            found |= self.exact.get(key, set())
-            if len(key) >= 5:
-                found |= self.prefixes.get(key, set())  # the key is a short pattern prefix
-                for cut in range(max(5, len(key) - 3), len(key)):
-                    hit = self.exact.get(key[:cut])  # a pattern is a short key prefix
-                    if hit:
-                        found |= hit
-        return frozenset(found)
 
 
 class IntentDetector:
