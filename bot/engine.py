@@ -168,6 +168,7 @@ class Engine:
         """Handle ``event`` once; ``False`` when its dedupe key was already processed."""
         platform = event.address.platform.value
         started = time.perf_counter()
+        event = event.cleaned()  # the border: no NUL, no lone surrogate reaches the turn
         if len(event.text) > MAX_INPUT_CHARS:
             event = dataclasses.replace(event, text=event.text[:MAX_INPUT_CHARS])
         try:
