@@ -16,11 +16,11 @@ from viber_double import FIRST_TOKEN, ViberApiDouble, ViberUser
 from bot.db import Database, Repository
 from bot.db.models import OutboxMessage, User
 from bot.engine import IdentityTranslator
+from bot.messengers.viber.client import ViberClient, ViberStatusError, ViberUnavailable
+from bot.messengers.viber.protocol import parse_action_body
+from bot.messengers.viber.sender import FREE_WINDOW, ViberSender
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.ports import MessageSender, PermanentFailure, RecipientGone, RetryLater
-from bot.viber.client import ViberClient, ViberStatusError, ViberUnavailable
-from bot.viber.protocol import parse_action_body
-from bot.viber.sender import FREE_WINDOW, ViberSender
 from handlers.model import Address, Button, Platform, Reply
 
 OLENA = ViberUser("o1ena+AAAAAAAAAAAAAAAA==")
