@@ -85,6 +85,18 @@ async def test_keyboard_labels_follow_the_persons_language(
     assert labels[1:] and all(label.startswith("[pl] ") for label in labels[1:])
 
 
+async def test_a_reply_carrying_its_language_is_rendered_in_it_without_a_lookup(
+    viber: ViberApiDouble, client: ViberClient
+) -> None:
+    async def language_of(address: Address) -> str | None:
+        raise AssertionError("the reply says its language: no lookup")
+
+    sender = sender_for(client, language_of=language_of)
+    await sender.send(Reply(TO, "Ответ", lang="ru"))
+    labels = viber.sent_to(OLENA.id)[0].labels
+    assert labels and all(label.startswith("[ru] ") for label in labels)
+
+
 async def test_not_subscribed_and_unknown_receivers_are_gone(
     viber: ViberApiDouble, client: ViberClient
 ) -> None:

@@ -35,7 +35,7 @@ class TelegramPoller:
     """
 
     def __init__(self, intake: UpdateIntake) -> None:
-        self._adapter = intake
+        self._intake = intake
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.offset = 0
@@ -52,7 +52,7 @@ class TelegramPoller:
         if self.offset:
             # Confirm the last batch now, or it would come back (as duplicates) on restart.
             try:
-                await self._adapter.bot.get_updates(
+                await self._intake.bot.get_updates(
                     offset=self.offset, timeout=0, allowed_updates=list(ALLOWED_UPDATES)
                 )
             except TelegramError as exc:
@@ -60,7 +60,7 @@ class TelegramPoller:
 
     async def _run(self) -> None:
         backoff = 0.0
-        bot = self._adapter.bot
+        bot = self._intake.bot
         while not self._stopping.is_set():
             if backoff:
                 with contextlib.suppress(TimeoutError):
@@ -106,22 +106,22 @@ class TelegramPoller:
     async def _process_batch(self, updates: list[Update], backoff: float) -> float:
         """Process a batch; move the offset past it, or up to its first failure."""
         results = await asyncio.gather(
-            *(self._adapter.submit(update) for update in updates), return_exceptions=True
+            *(self._intake.submit(update) for update in updates), return_exceptions=True
         )
         for update, result in zip(updates, results, strict=True):
             if isinstance(result, BaseException):
                 if isinstance(result, asyncio.CancelledError):
                     raise result
-                if self._adapter.record_attempt(update, result):
+                if self._intake.record_attempt(update, result):
                     log.warning(
                         "telegram update %s failed (%s); will fetch it again",
                         update.update_id,
                         type(result).__name__,
                     )
                     self.offset = update.update_id
-                    first = self._adapter.failure_backoff
+                    first = self._intake.failure_backoff
                     return min(RETRY_BACKOFF_MAX, max(first, backoff * 2))
             else:
-                self._adapter.forget_attempts(update.update_id)
+                self._intake.forget_attempts(update.update_id)
             self.offset = update.update_id + 1
         return 0.0
