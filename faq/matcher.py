@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from faq.config import DEFAULT_CONFIG, MatcherConfig
-from faq.content import LANGS, KnowledgeBase, load_knowledge_base
+from faq.content import KnowledgeBase, load_knowledge_base
 from faq.index import Index, Resolved
 from faq.intents import IntentDetector
+from faq.languages import LANGS
 from faq.reading import Reading, detect_language, read
 from faq.text import skeleton
 

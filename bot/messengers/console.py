@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.db import Repository
 from bot.db.engine import is_sqlite
+from bot.i18n import translator_for as catalogs
 from bot.markup import render_plain
 from bot.ports import Delivered, RateLimit
 from bot.settings import DATA_DIR
@@ -162,14 +163,14 @@ async def run_console(
     language_code: str | None = None,
     handler: Handler | None = None,
     matcher: Matcher | None = None,
-    translator_for: TranslatorFactory | None = None,
+    translator_for: TranslatorFactory = catalogs,
 ) -> None:
     """Chat in the terminal until end of input, Ctrl-C or ``/quit``.
 
     ``input``/``output`` default to the terminal; tests pass streams. ``language_code``
     defaults to the terminal's (``None`` there means the bot asks).
     """
-    from bot.engine import default_translator_factory, open_core
+    from bot.engine import open_core
     from bot.i18n import normalize_language
 
     out = output if output is not None else sys.stdout
@@ -180,7 +181,7 @@ async def run_console(
         language_code = terminal_language()
     sender = ConsoleSender(out)
     # The console's own notes speak the terminal's language (the bot's replies, the person's).
-    t = (translator_for or default_translator_factory())(normalize_language(language_code) or "en")
+    t = translator_for(normalize_language(language_code) or "en")
     run_id = uuid.uuid4().hex[:12]
     async with (
         open_core(
