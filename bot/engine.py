@@ -303,6 +303,8 @@ class Engine:
                 verdict = self.flood.check(person, now.timestamp())
                 if verdict != "ok" and await self.flood_exempt(ctx):
                     verdict = "ok"
+                if verdict != "ok" and self._urgent(ctx):
+                    verdict = "ok"  # an emergency is answered at once, flood or not
                 if verdict == "ok":
                     await self._run_handler(ctx)
                 elif event.kind is EventKind.TEXT and event.text.strip():
@@ -315,6 +317,13 @@ class Engine:
                 await repo.save_user(ctx.user, before=loaded)
             await repo.enqueue(await self._recipients(repo, ctx.replies, user, store), now)
             return store.decisions, len(ctx.replies), hold
+
+    def _urgent(self, ctx: TurnContext) -> bool:
+        """Does this text describe an emergency (the matcher's ``urgent`` intent)?"""
+        match = getattr(self.matcher, "match", None)  # stand-ins in tests may have none
+        if match is None or ctx.event.kind is not EventKind.TEXT or not ctx.event.text.strip():
+            return False
+        return bool(match(ctx.event.text, lang=ctx.user.lang).intent == "urgent")
 
     async def _run_handler(self, ctx: TurnContext) -> None:
         """Run the handlers; if they fail, the whole turn is rolled back (no savepoint on the

@@ -326,6 +326,25 @@ async def test_held_texts_are_answered_after_the_burst_by_themselves(
     assert seen == ["m0", "m1", "m2\nm3"]
 
 
+async def test_an_emergency_in_a_flood_is_answered_at_once(db: Database, clock: Clock) -> None:
+    from faq import load_matcher
+
+    handler = Recorder()
+    engine = Engine(
+        db,
+        matcher=load_matcher(),
+        translator_for=IdentityTranslator,
+        handler=handler,
+        clock=clock,
+        flood=FloodPolicy(max_events=2, window=10.0, join_after=600.0),
+    )
+    for i, text in enumerate(["привіт", "є питання", "ще одне", "дитина впала і не дихає"]):
+        await engine.process(event(f"k{i}", text))
+    assert [e.text for e in handler.seen] == ["привіт", "є питання", "дитина впала і не дихає"]
+    await engine.flush_held()
+    assert handler.seen[-1].text == "ще одне"  # the ordinary one, joined and answered after
+
+
 async def test_a_flood_of_buttons_gets_one_notice_and_the_rest_are_recorded_unhandled(
     db: Database, clock: Clock
 ) -> None:
