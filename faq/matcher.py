@@ -28,6 +28,7 @@ from faq.content import LANGS, KnowledgeBase, load_knowledge_base
 from faq.index import Index, Resolved
 from faq.intents import IntentDetector
 from faq.reading import Reading, detect_language, read
+from faq.semantic import SemanticIndex, rescore
 
 Decision = Literal["answer", "clarify", "handoff"]
 
@@ -73,9 +74,16 @@ class MatchResult:
 class Matcher:
     """Immutable after construction; ``match`` is pure (caches aside), so share it freely."""
 
-    def __init__(self, kb: KnowledgeBase, config: MatcherConfig = DEFAULT_CONFIG) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        config: MatcherConfig = DEFAULT_CONFIG,
+        semantic: SemanticIndex | None = None,
+    ) -> None:
         self.kb = kb
         self.config = config
+        self.semantic = semantic
+        """Optional meaning reader (:mod:`faq.semantic`) blended into the lexical scores."""
         self.index = Index(kb, config)
         self.intents = IntentDetector()
         self._warm_up()
@@ -119,6 +127,8 @@ class Matcher:
             return MatchResult("handoff", (), reply_lang, intent, debug=debug)
 
         scored, best_unit_lang = self._score(reading)
+        if self.semantic is not None:
+            scored = rescore(self.semantic, text, reading, scored, self.config.max_candidates)
         reply_lang = lang if lang in LANGS else detect_language(reading, lexicon, best_unit_lang)
         candidates = tuple(Candidate(self.index.entry_ids[e], s) for e, s in scored)
         decision, offered = self._decide(candidates)
