@@ -28,7 +28,7 @@ from faq.content import LANGS, KnowledgeBase, load_knowledge_base
 from faq.index import Index, Resolved
 from faq.intents import IntentDetector
 from faq.reading import Reading, detect_language, read
-from faq.semantic import SemanticIndex, rescore
+from faq.semantic import SemanticIndex, load_semantic, rescore
 
 Decision = Literal["answer", "clarify", "handoff"]
 
@@ -276,4 +276,5 @@ def load_matcher(
     content_dir: Path | str | None = None, config: MatcherConfig = DEFAULT_CONFIG
 ) -> Matcher:
     """Load the knowledge base (``faq.content.DEFAULT_CONTENT_DIR`` by default) and index it."""
-    return Matcher(load_knowledge_base(content_dir), config)
+    kb = load_knowledge_base(content_dir)
+    return Matcher(kb, config, load_semantic(kb) if config.semantic else None)
