@@ -103,7 +103,7 @@ def main() -> None:
         row: dict[str, Any] = {
             "dist": dist,
             "version": metadata.version(dist),
-            "licence": metadata.metadata(dist).get("License") or "?",
+            "licence": metadata.metadata(dist)["License"] or "?",
             "installed_mb": round(_dist_size_mb(dist), 1),
             "load_s": round(load_s, 2),
             "index_texts": len(texts),

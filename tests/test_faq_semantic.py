@@ -4,6 +4,7 @@ place of the packaged model (the encoder is the edge; everything around it is re
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,7 +120,7 @@ def test_weight_by_length_and_noise() -> None:
 
 
 def test_blend_mixes_scores_and_can_add_an_entry() -> None:
-    cfg = SemanticConfig(cos_low=0.5, cos_high=1.0, extra_candidates=1)
+    cfg = SemanticConfig(cos_low=0.5, cos_high=1.0, extra_candidates=1, rerank_only=False)
     lexical = [(0, 0.6), (1, 0.5)]
     cosines = np.array([0.5, 0.75, 1.0], dtype=np.float32)  # -> 0, 0.5, 1 after mapping
     mixed = dict(blend(lexical, cosines, 0.5, cfg))
@@ -148,7 +149,8 @@ def test_matcher_hook_blends_meaning_for_long_messages(kb_dir: Path, tmp_path: P
     kb = load_knowledge_base(kb_dir)
     lexical = load_matcher(kb_dir)
     index = build_semantic_index(kb, toy_encode, "toy", cache_dir=tmp_path)
-    semantic = Matcher(kb, lexical.config, index)
+    mix = SemanticConfig(rerank_only=False, cos_low=0.0, cos_high=1.0)
+    semantic = Matcher(kb, lexical.config, dataclasses.replace(index, config=mix))
     story = "у мене з ранку висока температура і сильно болить горло, я зовсім хвора"
     plain = lexical.match(story)
     read_by_meaning = semantic.match(story)
@@ -162,3 +164,14 @@ def test_matcher_hook_blends_meaning_for_long_messages(kb_dir: Path, tmp_path: P
 def test_default_matcher_is_lexical(kb_dir: Path) -> None:
     assert DEFAULT_SEMANTIC.weight > 0
     assert load_matcher(kb_dir).semantic is None
+
+
+def test_rerank_only_reorders_and_never_lifts() -> None:
+    cfg = SemanticConfig(cos_low=0.5, cos_high=1.0, rerank_only=True)
+    lexical = [(0, 0.6), (1, 0.55)]
+    cosines = np.array([0.5, 1.0, 1.0], dtype=np.float32)
+    ranked = blend(lexical, cosines, 0.5, cfg)
+    assert [e for e, _ in ranked] == [1, 0]  # meaning put entry 1 first
+    assert dict(ranked)[1] == pytest.approx(0.55)  # full agreement keeps the lexical score
+    assert dict(ranked)[0] == pytest.approx(0.3)  # disagreement lowers it
+    assert 2 not in dict(ranked)  # nothing the lexical reader did not find
