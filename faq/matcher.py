@@ -200,7 +200,7 @@ class Matcher:
                     factor = (
                         strong
                         if strong is not None
-                        else (answer_w if e in index.answer_only[tid] else 0.0)
+                        else (answer_w if index.in_answer_only(tid, e) else 0.0)
                     )
                     if strength * factor > best:
                         best = strength * factor
@@ -226,7 +226,7 @@ class Matcher:
         best_unit: tuple[float, int] = (-1.0, -1)
         tops = {tid: max(s for _, s in hits) for tid, hits in term_strength.items()}
         for e, cov in shortlist:
-            by_term = index.entry_term_units[e]
+            by_term = index.term_units(e, term_strength)
             covered: dict[int, float] = {}
             per_unit: dict[int, dict[int, float]] = {}
             for tid, hits in term_strength.items():
