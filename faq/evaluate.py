@@ -171,8 +171,13 @@ class Metrics:
     top1: float | None
     recall3: float | None
     answered_correctly: float | None
+    helpful: float | None
+    """In scope: the right entry answered, or among those offered ("Maybe one of these?")."""
     confident_wrong: float
+    oos_no_answer: float | None
+    """Out of scope: not answered (offering entries is allowed)."""
     oos_rejection: float | None
+    """Out of scope: nothing offered at all (``handoff``)."""
     clarify_rate: float
     clarify_success: float | None
     in_scope_handoff: float | None
@@ -206,6 +211,13 @@ def compute_metrics(pairs: Sequence[tuple[Example, Outcome]]) -> Metrics:
         1 for ex, out in pairs if out.decision == "answer" and out.offered[:1] != (ex.expected,)
     )
     rejected = sum(1 for _, out in outside if out.decision == "handoff")
+    not_answered = sum(1 for _, out in outside if out.decision != "answer")
+    helpful = sum(
+        1
+        for ex, out in inside
+        if (out.decision == "answer" and out.offered[:1] == (ex.expected,))
+        or (out.decision == "clarify" and ex.expected in out.offered)
+    )
     clarified = [(ex, out) for ex, out in pairs if out.decision == "clarify"]
     clarified_in = [(ex, out) for ex, out in clarified if ex.expected is not None]
     clarify_ok = sum(1 for ex, out in clarified_in if ex.expected in out.offered)
@@ -220,7 +232,9 @@ def compute_metrics(pairs: Sequence[tuple[Example, Outcome]]) -> Metrics:
         top1=_ratio(top1, len(inside)),
         recall3=_ratio(recall3, len(inside)),
         answered_correctly=_ratio(answered_ok, len(inside)),
+        helpful=_ratio(helpful, len(inside)),
         confident_wrong=confident_wrong / len(pairs) if pairs else 0.0,
+        oos_no_answer=_ratio(not_answered, len(outside)),
         oos_rejection=_ratio(rejected, len(outside)),
         clarify_rate=len(clarified) / len(pairs) if pairs else 0.0,
         clarify_success=_ratio(clarify_ok, len(clarified_in)),
@@ -335,8 +349,10 @@ _ROWS: tuple[tuple[str, str, bool], ...] = (
     ("top-1 accuracy (in scope)", "top1", True),
     ("recall@3 (in scope)", "recall3", True),
     ("answered correctly (in scope)", "answered_correctly", True),
+    ("helpful: answered or offered", "helpful", True),
     ("confident wrong (all)", "confident_wrong", True),
-    ("out-of-scope rejection", "oos_rejection", True),
+    ("out of scope: no answer", "oos_no_answer", True),
+    ("out of scope: nothing offered", "oos_rejection", True),
     ("clarify rate (all)", "clarify_rate", True),
     ("clarify success", "clarify_success", True),
     ("handed off (in scope)", "in_scope_handoff", True),

@@ -16,6 +16,7 @@ Decisions use the thresholds of :class:`faq.config.MatcherConfig`.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import time
 from collections.abc import Mapping
@@ -25,9 +26,12 @@ from typing import Any, Literal
 
 from faq.config import DEFAULT_CONFIG, MatcherConfig
 from faq.content import LANGS, KnowledgeBase, load_knowledge_base
+from faq.followup import MatchContext, read_followup
+from faq.identity import ABOUT_ENTRY, asks_about_the_bot
 from faq.index import Index, Resolved
 from faq.intents import IntentDetector
 from faq.reading import Reading, detect_language, read
+from faq.text import words
 
 Decision = Literal["answer", "clarify", "handoff"]
 
@@ -46,9 +50,18 @@ class MatchResult:
     lang: str
     """The language the reply should be in."""
     intent: str | None = None
-    """``None`` for a question; ``human``, ``greeting``, ``thanks`` or ``urgent``."""
+    """``None`` for a question; ``human``, ``greeting``, ``thanks``, ``urgent``, or ``about``
+    (a question about the bot itself: decision ``answer`` with the ``about-project`` entry)."""
     offered: tuple[str, ...] = ()
-    """Entry ids to show: the answer's entry, or up to three for a clarification."""
+    """Entry ids to show: the answer's entry, or one to three for ``clarify`` -- the unsure
+    middle, shown as "Maybe one of these?" with the consultant and the menu."""
+    section: str | None = None
+    """A follow-up about one aspect of the context entry (``children``, ``cost``, ``where``,
+    ``documents``, ``family``): the answer may lead with that section of the entry."""
+    followup: str | None = None
+    """With a context: ``same`` (the context entry again), ``related`` (read with the context
+    and found the context entry's neighbour), ``new`` (a new topic: drop the context), or
+    ``None`` (the context did not apply: a long message, an intent)."""
     debug: Mapping[str, Any] = field(default_factory=dict, compare=False)
     elapsed_ms: float = field(default=0.0, compare=False)
 
@@ -62,6 +75,8 @@ class MatchResult:
             "intent": self.intent,
             "lang": self.lang,
             "offered": list(self.offered),
+            "section": self.section,
+            "followup": self.followup,
             "candidates": [
                 {"id": c.entry_id, "score": round(c.score, 4)} for c in self.candidates[:top]
             ],
@@ -87,33 +102,38 @@ class Matcher:
 
     # ---------------------------------------------------------------------------------------
 
-    def match(self, text: str, lang: str | None = None) -> MatchResult:
-        """Rank entries for ``text`` and decide; never raises (see module docstring)."""
+    def match(
+        self, text: str, lang: str | None = None, context: MatchContext | None = None
+    ) -> MatchResult:
+        """Rank entries for ``text`` and decide; never raises (see module docstring).
+
+        ``context``: the entry the person saw last (:mod:`faq.followup`), for follow-ups.
+        """
         started = time.perf_counter()
         try:
-            result = self._match(text if isinstance(text, str) else str(text), lang)
+            result = self._match(text if isinstance(text, str) else str(text), lang, context)
         except Exception:  # pragma: no cover - a bug must not take the conversation down
             result = MatchResult(
                 "handoff", (), lang if lang in LANGS else "uk", debug={"error": True}
             )
         elapsed = (time.perf_counter() - started) * 1000.0
-        return MatchResult(
-            result.decision,
-            result.candidates,
-            result.lang,
-            result.intent,
-            result.offered,
-            result.debug,
-            elapsed,
-        )
+        return dataclasses.replace(result, elapsed_ms=elapsed)
 
-    def _match(self, text: str, lang: str | None) -> MatchResult:
+    def _match(self, text: str, lang: str | None, context: MatchContext | None) -> MatchResult:
         lexicon = self.index.lexicon
         reading = read(text, lexicon)
         intent = self.intents.detect(reading.tokens)
         debug: dict[str, Any] = {"tokens": list(reading.tokens)}
         if reading.layout:
             debug["layout"] = reading.layout
+        if (
+            intent != "urgent"
+            and ABOUT_ENTRY in self.kb.entries
+            and asks_about_the_bot(reading.tokens, intent == "human")
+        ):
+            reply_lang = lang if lang in LANGS else detect_language(reading, lexicon)
+            about = (Candidate(ABOUT_ENTRY, 1.0),)
+            return MatchResult("answer", about, reply_lang, "about", (ABOUT_ENTRY,), debug=debug)
         if intent in ("human", "greeting", "thanks") or not reading.tokens:
             reply_lang = lang if lang in LANGS else detect_language(reading, lexicon)
             return MatchResult("handoff", (), reply_lang, intent, debug=debug)
@@ -122,9 +142,60 @@ class Matcher:
         reply_lang = lang if lang in LANGS else detect_language(reading, lexicon, best_unit_lang)
         candidates = tuple(Candidate(self.index.entry_ids[e], s) for e, s in scored)
         decision, offered = self._decide(candidates)
-        return MatchResult(decision, candidates, reply_lang, intent, offered, debug)
+        fresh = MatchResult(decision, candidates, reply_lang, intent, offered, debug=debug)
+        if context is None or intent is not None or context.entry_id not in self.kb.entries:
+            return fresh
+        return self._in_context(reading, fresh, context.entry_id)
+
+    def _in_context(self, reading: Reading, fresh: MatchResult, context_id: str) -> MatchResult:
+        """A short message after ``context_id`` was shown (see :mod:`faq.followup`)."""
+        followup = read_followup(reading.tokens)
+        if followup is None:
+            return fresh
+        entry = self.kb.entries[context_id]
+        neighbours = {context_id, *entry.related}
+        if fresh.decision == "answer" and fresh.offered[0] not in neighbours and followup.rest:
+            return dataclasses.replace(fresh, followup="new")
+        if not followup.rest:
+            if followup.aspect is None:
+                return fresh
+            same = (Candidate(context_id, 1.0),) + tuple(
+                c for c in fresh.candidates if c.entry_id != context_id
+            )
+            return dataclasses.replace(
+                fresh,
+                decision="answer",
+                candidates=same,
+                offered=(context_id,),
+                section=followup.aspect,
+                followup="same",
+            )
+        # Words of its own: read them together with what the context entry is about.
+        title = words(entry.title.get(fresh.lang))
+        together = Reading(tuple(reading.tokens) + tuple(title), None, reading.distinctive)
+        scored, _ = self._score(together)
+        bonus = self.config.context_related_bonus
+        rescored = sorted(
+            ((e, s + (bonus if self.index.entry_ids[e] in neighbours else 0.0)) for e, s in scored),
+            key=lambda es: (-es[1], es[0]),
+        )
+        candidates = tuple(Candidate(self.index.entry_ids[e], min(s, 1.0)) for e, s in rescored)
+        if not candidates or candidates[0].entry_id not in neighbours:
+            return dataclasses.replace(fresh, followup="new")
+        decision, offered = self._decide(candidates)
+        same = candidates[0].entry_id == context_id
+        return dataclasses.replace(
+            fresh,
+            decision=decision,
+            candidates=candidates,
+            offered=offered,
+            section=followup.aspect if same else None,
+            followup="same" if same else "related",
+        )
 
     def _decide(self, candidates: tuple[Candidate, ...]) -> tuple[Decision, tuple[str, ...]]:
+        """Three zones: answer (confident, clear of the runner-up), clarify (the unsure
+        middle: offer the one to three likeliest), handoff (nothing fits)."""
         cfg = self.config
         if not candidates or candidates[0].score < cfg.handoff_below:
             return "handoff", ()
@@ -154,6 +225,11 @@ class Matcher:
         known = [r for r in resolved if r.matches]
         unknown = sum(r.weight for r in resolved if not r.matches)
         total = sum(r.weight for r in known) + min(unknown, cfg.unknown_mass_cap * index.max_idf)
+        # A long message tells a story around its question: past a few words' worth of
+        # information, more words dilute the share an entry explains only partly.
+        full = cfg.message_mass_full * index.max_idf
+        if total > full:
+            total = full + cfg.message_mass_excess * (total - full)
         if not known or total <= 0.0:
             return [], None
 
