@@ -164,6 +164,7 @@ async def _serve(
                 handler=desk.handler(handler) if desk is not None else handler,
                 matcher=matcher,
                 content_dir=settings.content_dir,
+                context_minutes=settings.context_minutes,
             )
         )
         if desk is not None:

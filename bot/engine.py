@@ -124,6 +124,7 @@ class Engine:
         outbox: OutboxWorker | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         flood: FloodPolicy = FloodPolicy(),
+        context_minutes: float = 30.0,
     ) -> None:
         if handler is None:
             from handlers.router import handle
@@ -136,6 +137,7 @@ class Engine:
         self.handler = handler
         self.outbox = outbox
         self.clock = clock
+        self.context_window = dt.timedelta(minutes=context_minutes)
         self.flood = FloodGuard(flood)
         #: Asked only when someone floods: may this turn go through anyway? The consultant desk
         #: sets it: staff paste ten messages at once, and a person with an open ticket sends an
@@ -209,6 +211,7 @@ class Engine:
                 store=store,
                 translator_for=self.translator_for,
                 now=now,
+                context_window=self.context_window,
             )
             if failed:
                 ctx.reply(ctx.t.gettext(ERROR_NOTICE), kind="error")
@@ -292,6 +295,7 @@ async def open_core(
     content_dir: Any = None,
     migrate: bool | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    context_minutes: float = 30.0,
 ) -> AsyncIterator[Core]:
     """Open the database (migrating it first when ``migrate``, by default on SQLite), start
     the outbox worker with ``senders``, and build the engine; on exit, deliver what is due
@@ -316,6 +320,7 @@ async def open_core(
         handler=handler,
         outbox=outbox,
         clock=clock,
+        context_minutes=context_minutes,
     )
     housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, engine.housekeeping))
     try:

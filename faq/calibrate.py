@@ -83,13 +83,17 @@ class Outcome:
 
     def __add__(self, other: Outcome) -> Outcome:
         return Outcome(
-            *(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other)))
+            *(
+                a + b
+                for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)
+            )
         )
 
     def summary(self) -> str:
         n_oos = self.n - self.in_scope
         return (
-            f"answered ok {self.answered_ok}/{self.in_scope} ({_r(self.answered_ok, self.in_scope)}),"
+            f"answered ok {self.answered_ok}/{self.in_scope}"
+            f" ({_r(self.answered_ok, self.in_scope)}),"
             f" helpful {self.helpful}/{self.in_scope} ({_r(self.helpful, self.in_scope)}),"
             f" confident wrong {self.confident_wrong} ({_r(self.confident_wrong, self.n)}),"
             f" out of scope: not answered {_r(n_oos - self.oos_answered, n_oos)},"

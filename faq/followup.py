@@ -20,10 +20,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from faq.content import SECTION_KEYS
 from faq.text import skeleton, words
 
-SECTION_KEYS: tuple[str, ...] = ("children", "cost", "where", "documents", "family")
-"""Short answer sections an entry may carry (``faq.content.Sections``), each an aspect."""
+__all__ = ["ASPECTS", "SECTION_KEYS", "FollowUpReading", "MatchContext", "read_followup"]
 
 ASPECTS: dict[str, str] = {
     "children": """

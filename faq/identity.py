@@ -80,6 +80,5 @@ def asks_about_the_bot(tokens: Sequence[str], asks_for_person: bool = False) -> 
     if asks_for_person and not any(s in _ADDRESSED for s in skels):
         return False
     return any(
-        len(skels) <= n and all(_present(group, skels) for group in groups)
-        for n, groups in _GROUPS
+        len(skels) <= n and all(_present(group, skels) for group in groups) for n, groups in _GROUPS
     )

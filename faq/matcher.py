@@ -159,9 +159,8 @@ class Matcher:
         if not followup.rest:
             if followup.aspect is None:
                 return fresh
-            same = (Candidate(context_id, 1.0),) + tuple(
-                c for c in fresh.candidates if c.entry_id != context_id
-            )
+            others = tuple(c for c in fresh.candidates if c.entry_id != context_id)
+            same = (Candidate(context_id, 1.0), *others)
             return dataclasses.replace(
                 fresh,
                 decision="answer",
@@ -183,14 +182,14 @@ class Matcher:
         if not candidates or candidates[0].entry_id not in neighbours:
             return dataclasses.replace(fresh, followup="new")
         decision, offered = self._decide(candidates)
-        same = candidates[0].entry_id == context_id
+        is_same = candidates[0].entry_id == context_id
         return dataclasses.replace(
             fresh,
             decision=decision,
             candidates=candidates,
             offered=offered,
-            section=followup.aspect if same else None,
-            followup="same" if same else "related",
+            section=followup.aspect if is_same else None,
+            followup="same" if is_same else "related",
         )
 
     def _decide(self, candidates: tuple[Candidate, ...]) -> tuple[Decision, tuple[str, ...]]:

@@ -802,12 +802,13 @@ async def test_clarify_offers_entries_and_none_of_these(
     person = await onboarded(kb, matcher, "uk")
     (clarify,) = await person.says(question)
     (query_id,) = person.store.queries
-    assert clarify.text == tr("uk", "Did you mean:")
+    assert clarify.text == tr("uk", "Maybe one of these?") == "Можливо, одне з цього?"
     offered = with_prefix(clarify, "e")
     assert 2 <= len(offered) <= 3
     assert {f"e:residence-card:{query_id}", f"e:temporary-residence:{query_id}"} <= set(offered)
-    assert button_ids(clarify)[-1] == f"n:{query_id}"
-    assert buttons(clarify)[-1].label == "Нічого з цього"
+    # After the offers: "None of these", the consultant, the menu.
+    assert button_ids(clarify)[-3:] == [f"n:{query_id}", f"h:n:{query_id}", "m"]
+    assert buttons(clarify)[-3].label == "Нічого з цього"
 
     # Picking one answers it, and 👍/👎 still attach to the original question.
     (answer,) = await person.press(f"e:residence-card:{query_id}")
