@@ -88,8 +88,14 @@ class MatcherConfig:
     max_candidates: int = 10
 
     # --- follow-ups (faq.followup) ---
-    context_related_bonus: float = 0.1
-    """A follow-up read with its context: the context entry and its ``related`` gain this."""
+    context_same_bonus: float = 0.25
+    """A short follow-up with words of its own: the context entry's score gains this..."""
+    context_aspect_bonus: float = 0.1
+    """...and this more when the message names an aspect (children, cost, where...)..."""
+    context_related_bonus: float = 0.12
+    """...and the context entry's ``related`` entries gain this."""
+    context_new_topic: float = 0.6
+    """A follow-up naming an aspect is a new topic only if read alone it scores this much."""
 
 
 DEFAULT_CONFIG = MatcherConfig()

@@ -17,7 +17,7 @@ Aspect words are compared by phonetic skeleton, so transliteration meets the Cyr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from faq.content import SECTION_KEYS
@@ -27,9 +27,9 @@ __all__ = ["ASPECTS", "SECTION_KEYS", "FollowUpReading", "MatchContext", "read_f
 
 ASPECTS: dict[str, str] = {
     "children": """
-        діти дітей дитини дитину дитина дітям дитині доньки доньку сина син синові
-        дети детей ребенка ребенок ребенку детям дочери дочь сына
-        dzieci dziecka dziecko dzieciom córki córka syna syn
+        діти дітей дитини дитину дитина дітям дитині дітьми дитиною доньки доньку сина син синові
+        дети детей ребенка ребенок ребенку детям детьми ребенком дочери дочь сына
+        dzieci dziecka dziecko dzieciom dziećmi dzieckiem córki córka syna syn
         child children kid kids son daughter baby
     """,
     "cost": """
@@ -67,10 +67,11 @@ FOLLOWUP_WORDS = """
     для для for dla на за з с z with about про o
     скільки сколько ile how треба надо нужно потрібно trzeba need що что co what
     як как jak якщо если jeśli if мій мого моєї моя мой моего моей мою мій my mój mojego moja mojej
+    повинен повинна мусить мушу должен должна обязан musi muszę must should
 """
 """Particles and question words a follow-up is made of besides its aspect."""
 
-MAX_FOLLOWUP_WORDS = 8
+MAX_FOLLOWUP_WORDS = 10
 """A follow-up is short; a longer message is read on its own."""
 
 
@@ -100,8 +101,12 @@ class FollowUpReading:
     """The message's tokens that are neither aspect words nor follow-up particles."""
 
 
-def read_followup(tokens: Sequence[str]) -> FollowUpReading | None:
-    """The aspect and the remaining words of a short message; ``None`` when too long."""
+def read_followup(
+    tokens: Sequence[str], is_function_word: Callable[[str], bool] = lambda _: False
+) -> FollowUpReading | None:
+    """The aspect and the remaining words of a short message; ``None`` when too long.
+
+    ``is_function_word`` (the matcher's stop words) leaves more particles out of ``rest``."""
     if not tokens or len(tokens) > MAX_FOLLOWUP_WORDS:
         return None
     aspect: str | None = None
@@ -111,6 +116,6 @@ def read_followup(tokens: Sequence[str]) -> FollowUpReading | None:
         hit = next((k for k, skels in _ASPECT_SKELETONS.items() if skel in skels), None)
         if hit is not None:
             aspect = aspect or hit
-        elif skel not in _FOLLOWUP_SKELETONS:
+        elif skel not in _FOLLOWUP_SKELETONS and not is_function_word(token):
             rest.append(token)
     return FollowUpReading(aspect, tuple(rest))

@@ -103,6 +103,7 @@ class Index:
     def __init__(self, kb: KnowledgeBase, config: MatcherConfig) -> None:
         self.config = config
         self.entry_ids: tuple[str, ...] = tuple(kb.entries)
+        self.entry_number = {entry_id: e for e, entry_id in enumerate(self.entry_ids)}
         self.lexicon = Lexicon()
         term_ids: dict[str, int] = {}
         strong: list[dict[int, int]] = []  # term -> {entry: units containing it}

@@ -31,7 +31,6 @@ from faq.identity import ABOUT_ENTRY, asks_about_the_bot
 from faq.index import Index, Resolved
 from faq.intents import IntentDetector
 from faq.reading import Reading, detect_language, read
-from faq.text import words
 
 Decision = Literal["answer", "clarify", "handoff"]
 
@@ -134,6 +133,13 @@ class Matcher:
             reply_lang = lang if lang in LANGS else detect_language(reading, lexicon)
             about = (Candidate(ABOUT_ENTRY, 1.0),)
             return MatchResult("answer", about, reply_lang, "about", (ABOUT_ENTRY,), debug=debug)
+        if (
+            context is not None
+            and intent in ("greeting", "thanks")
+            and (fu := read_followup(reading.tokens)) is not None
+            and fu.aspect is not None
+        ):
+            intent = None  # "a dla dziecka?" is not "dzięki": a follow-up names an aspect
         if intent in ("human", "greeting", "thanks") or not reading.tokens:
             reply_lang = lang if lang in LANGS else detect_language(reading, lexicon)
             return MatchResult("handoff", (), reply_lang, intent, debug=debug)
@@ -149,14 +155,23 @@ class Matcher:
 
     def _in_context(self, reading: Reading, fresh: MatchResult, context_id: str) -> MatchResult:
         """A short message after ``context_id`` was shown (see :mod:`faq.followup`)."""
-        followup = read_followup(reading.tokens)
+        followup = read_followup(reading.tokens, lambda t: self.index.resolve(t).stop)
         if followup is None:
             return fresh
         entry = self.kb.entries[context_id]
         neighbours = {context_id, *entry.related}
-        if fresh.decision == "answer" and fresh.offered[0] not in neighbours and followup.rest:
+        best = fresh.candidates[0].score if fresh.candidates else 0.0
+        elsewhere = fresh.decision == "answer" and fresh.offered[0] not in neighbours
+        if (
+            followup.rest
+            and elsewhere
+            and (followup.aspect is None or best >= self.config.context_new_topic)
+        ):
             return dataclasses.replace(fresh, followup="new")
-        if not followup.rest:
+        e_ctx = self.index.entry_number[context_id]
+        strange = sum(1 for t in followup.rest if not self._mentions(e_ctx, t))
+        if not followup.rest or (followup.aspect is not None and not elsewhere and strange <= 1):
+            # Only an aspect of what they just read (and words that point nowhere else).
             if followup.aspect is None:
                 return fresh
             others = tuple(c for c in fresh.candidates if c.entry_id != context_id)
@@ -169,27 +184,39 @@ class Matcher:
                 section=followup.aspect,
                 followup="same",
             )
-        # Words of its own: read them together with what the context entry is about.
-        title = words(entry.title.get(fresh.lang))
-        together = Reading(tuple(reading.tokens) + tuple(title), None, reading.distinctive)
-        scored, _ = self._score(together)
-        bonus = self.config.context_related_bonus
-        rescored = sorted(
-            ((e, s + (bonus if self.index.entry_ids[e] in neighbours else 0.0)) for e, s in scored),
+        # Words of its own: the message's own reading, with the context as a prior (the
+        # context entry and its neighbours gain a little; an aspect word, a little more).
+        cfg = self.config
+        prior = {e: cfg.context_related_bonus for e in entry.related}
+        prior[context_id] = cfg.context_same_bonus + (
+            cfg.context_aspect_bonus if followup.aspect else 0.0
+        )
+        scores = {c.entry_id: c.score for c in fresh.candidates}
+        for e in prior:
+            scores.setdefault(e, 0.0)
+        ranked = sorted(
+            ((e, min(1.0, s + prior.get(e, 0.0))) for e, s in scores.items()),
             key=lambda es: (-es[1], es[0]),
         )
-        candidates = tuple(Candidate(self.index.entry_ids[e], min(s, 1.0)) for e, s in rescored)
-        if not candidates or candidates[0].entry_id not in neighbours:
-            return dataclasses.replace(fresh, followup="new")
+        candidates = tuple(Candidate(e, s) for e, s in ranked if s > 0.0)
         decision, offered = self._decide(candidates)
-        is_same = candidates[0].entry_id == context_id
+        top = candidates[0].entry_id if candidates else None
+        kind = "same" if top == context_id else "related" if top in neighbours else "new"
         return dataclasses.replace(
             fresh,
             decision=decision,
             candidates=candidates,
             offered=offered,
-            section=followup.aspect if is_same else None,
-            followup="same" if is_same else "related",
+            section=followup.aspect if kind == "same" else None,
+            followup=kind,
+        )
+
+    def _mentions(self, e: int, token: str) -> bool:
+        """Whether entry number ``e`` has ``token`` (or a form of it) anywhere, answer included."""
+        index = self.index
+        return any(
+            e in index.postings[tid] or index.in_answer_only(tid, e)
+            for tid, _ in index.resolve(token).matches
         )
 
     def _decide(self, candidates: tuple[Candidate, ...]) -> tuple[Decision, tuple[str, ...]]:
