@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -57,6 +58,10 @@ def _unit_words(texts: list[str]) -> list[list[str]]:
     if len(pieces) != len(texts):  # a text had the separator in it: one at a time
         return [words(t) for t in texts]
     return [tokenize(p) for p in pieces]
+
+
+def _lang_at(by_lang: list[tuple[str, int, int]], i: int) -> str | None:
+    return next((lang for lang, start, stop in by_lang if start <= i < stop), None)
 
 
 def _answer_words(text: str, chunks_read: dict[str, frozenset[str]]) -> set[str]:
@@ -129,26 +134,22 @@ class Index:
         chunks_read: dict[str, frozenset[str]] = {}
         for e, entry in enumerate(kb.entries.values()):
             texts = [entry.title.get(lg) for lg in LANGS] + list(entry.aliases)
-            langs: list[str | None] = [None] * len(texts)
+            keywords = len(texts)
+            by_lang: list[tuple[str, int, int]] = []
             for lang, questions in entry.questions.items():
+                by_lang.append((lang, len(texts), len(texts) + len(questions)))
                 texts += questions
-                langs += [lang] * len(questions)
             pieces = _unit_words(texts)
             learn(set().union(*pieces))
-            for lang in LANGS:
-                self.lexicon.add(
-                    lang,
-                    set().union(*(ws for lg, ws in zip(langs, pieces, strict=True) if lg == lang)),
-                )
-            counts: Counter[int] = Counter()
+            for lang, start, stop in by_lang:
+                self.lexicon.add(lang, set().union(*pieces[start:stop]))
             first = len(units)
-            for unit_lang, ws in zip(langs, pieces, strict=True):
-                tids = tuple(dict.fromkeys(map(tid_of, ws)))
-                if tids:
-                    counts.update(tids)
-                    units.append(tids)
-                    unit_langs.append(unit_lang)
+            for i, ws in enumerate(pieces):
+                if ws:
+                    units.append(tuple(dict.fromkeys(map(tid_of, ws))))
+                    unit_langs.append(None if i < keywords else _lang_at(by_lang, i))
             entry_units.append(range(first, len(units)))
+            counts = Counter(chain.from_iterable(units[first:]))
             for term, count in counts.items():
                 strong[term][e] = count
             in_answers: set[int] = set()
@@ -180,24 +181,22 @@ class Index:
             for w, key in zip(idf, self.keys, strict=True)
         )
 
-        # Entry postings: term -> {entry: field factor} for questions/aliases/title (one float
-        # object per distinct count), and the entries that have the term only in their answer.
+        # Entry postings: term -> {entry: units containing it} for questions/aliases/title
+        # (``tf_factor[count]`` is the field factor), and per entry its answer-only terms.
         base, k = config.centrality_base, config.centrality_k
-        factors: dict[int, float] = {}
-        for row in strong:
-            for e, tf in row.items():
-                f = factors.get(tf)
-                if f is None:
-                    f = factors[tf] = base + (1 - base) * tf / (tf + k)
-                row[e] = f  # type: ignore[assignment]  # counts become factors in place
-        self.postings: tuple[dict[int, float], ...] = tuple(strong)  # type: ignore[arg-type]
+        max_tf = max((max(row.values()) for row in strong if row), default=1)
+        self.tf_factor: tuple[float, ...] = tuple(
+            base + (1 - base) * tf / (tf + k) for tf in range(max_tf + 1)
+        )
+        self.postings: tuple[dict[int, int], ...] = tuple(strong)
         self.answer_only: tuple[array[int], ...] = tuple(answer_only)
         self.units = tuple(units)
         self.unit_langs = tuple(unit_langs)
         self.unit_is_question = tuple(lang is not None for lang in unit_langs)
         """Questions are sentences; titles and aliases are keywords (scored differently)."""
         tw = self.term_weight
-        self.unit_norm = tuple(sum(tw[t] for t in tids) or 1.0 for tids in units)
+        weight_of = tw.__getitem__
+        self.unit_norm = tuple(sum(map(weight_of, tids)) or 1.0 for tids in units)
         self.entry_units = tuple(entry_units)
 
         by_stem: dict[str, list[int]] = defaultdict(list)

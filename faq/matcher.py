@@ -267,7 +267,7 @@ class Matcher:
     def _coverage(self, known: list[Resolved], total: float) -> list[tuple[int, float]]:
         """Entries by coverage: the weighted share of the message they contain."""
         index, cfg = self.index, self.config
-        postings = index.postings
+        postings, fac = index.postings, index.tf_factor
         # 1. Candidates from the questions/aliases/titles, rarest words first; once there are
         #    enough, common words only add to entries already found (bounded work at scale).
         order = sorted(known, key=lambda r: min(len(postings[t]) for t, _ in r.matches))
@@ -277,14 +277,14 @@ class Matcher:
             for tid, strength in r.matches:
                 row = postings[tid]
                 if not approx or len(row) <= cfg.seed_postings:
-                    for e, factor in row.items():
-                        if strength * factor > here.get(e, 0.0):
-                            here[e] = strength * factor
+                    for e, tf in row.items():
+                        if strength * fac[tf] > here.get(e, 0.0):
+                            here[e] = strength * fac[tf]
                 else:
                     for e in approx:
                         found = row.get(e)
-                        if found is not None and strength * found > here.get(e, 0.0):
-                            here[e] = strength * found
+                        if found is not None and strength * fac[found] > here.get(e, 0.0):
+                            here[e] = strength * fac[found]
             for e, value in here.items():
                 approx[e] = approx.get(e, 0.0) + r.weight * value
         if not approx:
@@ -300,7 +300,7 @@ class Matcher:
                 for tid, strength in r.matches:
                     strong = postings[tid].get(e)
                     factor = (
-                        strong
+                        fac[strong]
                         if strong is not None
                         else (answer_w if index.in_answer_only(tid, e) else 0.0)
                     )
