@@ -98,6 +98,9 @@ class Matcher:
         # Compile regexes, fill rapidfuzz/lru paths: the first user waits no longer than others.
         for text in ("як отримати песель", "ult cltkfnm gtctkm", "kak poluchit pesel", "дякую"):
             self.match(text)
+        if self.index.entry_ids:  # the follow-up and about-the-bot paths too
+            self.match("а для дітей?", context=MatchContext(self.index.entry_ids[0]))
+            self.match("хто ти")
 
     # ---------------------------------------------------------------------------------------
 
