@@ -148,6 +148,7 @@ class Engine:
         clock: Callable[[], dt.datetime] = utcnow,
         flood: FloodPolicy = FloodPolicy(),
         flood_exempt: FloodExempt | None = None,
+        context_minutes: float = 30.0,
     ) -> None:
         if handler is None:
             from handlers.router import handle
@@ -160,6 +161,7 @@ class Engine:
         self.handler = handler
         self.outbox = outbox
         self.clock = clock
+        self.context_window = dt.timedelta(minutes=context_minutes)
         self.flood = FloodGuard(flood)
         #: Asked only when someone floods: may this turn go through anyway? The consultant desk
         #: gives it: staff paste ten messages at once, and a person with an open ticket sends
@@ -292,6 +294,7 @@ class Engine:
                 store=store,
                 translator_for=self.translator_for,
                 now=now,
+                context_window=self.context_window,
             )
             hold = False
             if failed:
@@ -408,6 +411,7 @@ async def running_core(
     handler: Handler | None = None,
     flood_exempt: FloodExempt | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    context_minutes: float = 30.0,
 ) -> AsyncIterator[Core]:
     """The outbox (with ``senders``), then the engine that wakes it, and the housekeeping job.
 
@@ -423,6 +427,7 @@ async def running_core(
         outbox=outbox,
         clock=clock,
         flood_exempt=flood_exempt,
+        context_minutes=context_minutes,
     )
     housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, engine.housekeeping))
     try:
@@ -453,6 +458,7 @@ async def open_core(
     content_dir: Any = None,
     migrate: bool | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    context_minutes: float = 30.0,
 ) -> AsyncIterator[Core]:
     """The whole core at once (``otwarta chat``): the database (see :func:`open_database`), the
     outbox with ``senders`` (started) and the engine (:func:`running_core`)."""
@@ -467,6 +473,7 @@ async def open_core(
             translator_for=translator_for,
             handler=handler,
             clock=clock,
+            context_minutes=context_minutes,
         ) as core,
     ):
         await core.outbox.start()

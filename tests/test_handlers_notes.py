@@ -63,7 +63,7 @@ async def test_several_suggestions_still_ask_which(kb: KnowledgeBase, matcher: M
     assert len(matcher.match(question, "uk").offered) >= 2
     person = await onboarded(kb, matcher, "uk")
     (clarify,) = await person.says(question)
-    assert clarify.text == tr("uk", "Did you mean:")
+    assert clarify.text == tr("uk", "Maybe one of these?")
 
 
 @pytest.mark.parametrize(
