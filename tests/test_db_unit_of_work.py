@@ -4,6 +4,7 @@ committed work; and the outbox table is written through its own module alone."""
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import re
@@ -194,3 +195,29 @@ def test_the_pattern_catches_the_usual_spellings() -> None:
         assert pattern.search(text), text
     for text in ("select(OutboxMessage)", "update(OutboxItem)", "UPDATE outboxes"):
         assert not pattern.search(text), text
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_tables_modules_import_the_base_not_each_other() -> None:
+    models = _imports(ROOT / "bot/db/models.py")
+    desk_models = _imports(ROOT / "bot/db/desk_models.py")
+    assert "bot.db.base" in models and "bot.db.base" in desk_models
+    assert not any(name.startswith("bot.db.desk_models") for name in models)
+    assert not any(name.startswith("bot.db.models") for name in desk_models)
+
+
+def test_the_desk_reaches_the_bots_tables_through_the_unit_of_work_only() -> None:
+    for path in sorted((ROOT / "bot/desk").glob("*.py")):
+        imported = _imports(path)
+        assert not any(name.startswith("bot.db.models") for name in imported), path.name

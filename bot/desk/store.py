@@ -28,7 +28,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot.db.desk_models import Consultant as ConsultantRow
 from bot.db.desk_models import Ticket as TicketRow
 from bot.db.desk_models import TicketMessage, TicketRating
-from bot.db.people import People
 from bot.db.unit import UnitOfWork
 from bot.privacy import scrub
 from handlers.desk.model import (
@@ -96,7 +95,7 @@ class SqlDeskStore:
             .outerjoin(ConsultantRow, ConsultantRow.id == TicketRow.consultant_id)
             .execution_options(populate_existing=True)
         )
-        return People.with_address(query, TicketRow.user_id)
+        return self.uow.people.with_address(query, TicketRow.user_id)
 
     async def _one(self, query: Any) -> Ticket | None:
         row = (await self.session.execute(query.limit(1))).first()
