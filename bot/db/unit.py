@@ -29,6 +29,7 @@ from bot.db.events import Events
 from bot.db.outbox import Outbox
 from bot.db.people import People, user_state
 from bot.db.query_log import Queries
+from bot.db.sql import fetch
 from handlers.context import UserState
 
 
@@ -84,7 +85,7 @@ class UnitOfWork:
             "p_external_id": external_id,
             "p_now": now,
         }
-        row = (await self.session.execute(_RECORD_AND_TOUCH, params)).mappings().one()
+        (row,) = await fetch(self.session, _RECORD_AND_TOUCH, params)
         if not row["fresh"]:
             return None
         if row["id"] is not None:
