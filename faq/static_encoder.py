@@ -3,8 +3,8 @@
 The model2vec recipe (``benchmarks/distil_static.py`` rebuilds the table): the full model
 was run once on every subword token of its tokenizer that occurs in Ukrainian, Russian,
 Polish and English words (simplemma's dictionaries, wordfreq's lists, the knowledge base),
-each token alone between ``<s>`` and ``</s>``; the mean-pooled outputs were reduced with
-PCA and are stored as int8 rows with a scale each. A message is embedded as the weighted
+each token alone between ``<s>`` and ``</s>``; the outputs at the token were reduced with
+PCA (256 dims) and are stored as int8 rows with a scale each. A message is embedded as the weighted
 mean of its tokens' rows (SIF weights from the tokenizer's own unigram probabilities: a
 frequent piece counts little), L2-normalised. No network, no model at run time: one
 ``.npz`` under ``faq/data/`` and numpy.
