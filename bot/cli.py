@@ -153,5 +153,20 @@ def faq_eval(
     click.echo(output)
 
 
+@faq.command("urgent-eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None)
+def faq_urgent_eval(file: Path, as_json: bool, directory: Path | None) -> None:
+    """Urgent detection on a labelled JSONL set: recall, false alarms, kind (faq/urgent_eval.py)."""
+    from faq.urgent_eval import run_urgent_eval
+
+    try:
+        output = run_urgent_eval(file, content_dir=_content_dir(directory), as_json=as_json)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(output)
+
+
 if __name__ == "__main__":
     main()
