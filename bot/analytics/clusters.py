@@ -1,0 +1,139 @@
+"""What the bot could not answer, grouped: similar questions (by their anonymous grouping key,
+:func:`bot.analytics.facts.cluster_key`) clustered with rapidfuzz, each cluster with its count,
+its people, the entries nearest to it (the matcher's best candidates for its questions) and
+up to three example texts — scrubbed, without the names their authors gave, and only from a
+cluster of at least ``k`` people. The clusters below ``k`` people are added up into one
+"everything else" row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rapidfuzz import fuzz, process
+
+from bot.analytics.store import AnalyticsStore
+
+if TYPE_CHECKING:
+    from bot.analytics.figures import Cluster, Knowledge
+
+#: Two grouping keys this similar (rapidfuzz ``token_sort_ratio``, 0-100) are one cluster.
+SIMILARITY = 70
+#: The most frequent keys clustered; rarer ones rest on too few people to be shown anyway.
+MAX_KEYS = 2_000
+MAX_EXAMPLES = 3
+#: Query ids kept per key as candidate examples.
+EXAMPLE_CANDIDATES = 12
+NEAREST = 3
+
+
+@dataclass
+class KeyStats:
+    """The unanswered questions with one grouping key."""
+
+    n: int = 0
+    people: set[int] = field(default_factory=set)
+    near: Counter[str] = field(default_factory=Counter)
+    query_ids: list[int] = field(default_factory=list)
+
+    def add(self, person: int, near: str | None, query_id: int | None) -> None:
+        self.n += 1
+        self.people.add(person)
+        if near is not None:
+            self.near[near] += 1
+        if query_id is not None and len(self.query_ids) < EXAMPLE_CANDIDATES:
+            self.query_ids.append(query_id)
+
+    def merge(self, other: KeyStats) -> None:
+        self.n += other.n
+        self.people |= other.people
+        self.near.update(other.near)
+        room = EXAMPLE_CANDIDATES * 3 - len(self.query_ids)
+        if room > 0:
+            self.query_ids.extend(other.query_ids[:room])
+
+
+def group(keys: dict[str, KeyStats]) -> tuple[list[KeyStats], KeyStats]:
+    """Clusters of similar keys (deterministic: the most asked key leads), and what is left
+    over (the keys beyond :data:`MAX_KEYS`)."""
+    ordered = sorted(keys.items(), key=lambda kv: (-len(kv[1].people), -kv[1].n, kv[0]))
+    leaders: list[str] = []
+    groups: list[KeyStats] = []
+    rest = KeyStats()
+    for position, (key, stats) in enumerate(ordered):
+        if position >= MAX_KEYS:
+            rest.merge(stats)
+            continue
+        found = (
+            process.extractOne(key, leaders, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILARITY)
+            if key and leaders
+            else None
+        )
+        if found is None:
+            leaders.append(key if key else "\x00")  # the empty key matches nothing else
+            merged = KeyStats()
+            merged.merge(stats)
+            groups.append(merged)
+        else:
+            groups[found[2]].merge(stats)
+    return groups, rest
+
+
+async def clusters(
+    store: AnalyticsStore,
+    keys: dict[str, KeyStats],
+    *,
+    min_count: int,
+    knowledge: Knowledge,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> list[Cluster]:
+    """The period's clusters, biggest first, then the rest added up."""
+    from bot.analytics.anonymize import publishable
+    from bot.analytics.figures import Cluster
+
+    groups, rest = group(keys)
+    groups.sort(key=lambda g: (-len(g.people), -g.n))
+    out: list[Cluster] = []
+    for g in groups:
+        if len(g.people) < min_count:
+            rest.merge(g)
+            continue
+        examples: list[str] = []
+        if knowledge.lexicon is not None:
+            texts = await store.texts(g.query_ids)
+            authors: list[int] = []
+            chosen: list[tuple[int, str]] = []
+            seen: set[str] = set()
+            for query_id in g.query_ids:
+                if query_id not in texts:
+                    continue  # pruned: the text is gone
+                user_id, text = texts[query_id]
+                if user_id in authors or text.casefold() in seen:
+                    continue
+                authors.append(user_id)
+                seen.add(text.casefold())
+                chosen.append((user_id, text))
+                if len(chosen) == MAX_EXAMPLES:
+                    break
+            others = await store.texts_of(authors, start - dt.timedelta(days=30), end)
+            examples = [
+                publishable(text, others.get(user_id, []), knowledge.lexicon)
+                for user_id, text in chosen
+            ]
+        out.append(
+            Cluster(
+                count=g.n,
+                people=len(g.people),
+                nearest=[entry for entry, _ in g.near.most_common(NEAREST)],
+                examples=examples,
+            )
+        )
+    if rest.n:
+        out.append(
+            Cluster(count=rest.n, people=len(rest.people), nearest=[], examples=[], rest=True)
+        )
+    return out
