@@ -20,8 +20,9 @@ from bot.analytics.store import AnalyticsStore
 if TYPE_CHECKING:
     from bot.analytics.figures import Cluster, Knowledge
 
-#: Two grouping keys this similar (rapidfuzz ``token_sort_ratio``, 0-100) are one cluster.
-SIMILARITY = 70
+#: Two grouping keys this similar (rapidfuzz ``token_set_ratio``, 0-100) and sharing two
+#: words (one, for one-word keys) are one cluster.
+SIMILARITY = 80
 #: The most frequent keys clustered; rarer ones rest on too few people to be shown anyway.
 MAX_KEYS = 2_000
 MAX_EXAMPLES = 3
@@ -67,19 +68,29 @@ def group(keys: dict[str, KeyStats]) -> tuple[list[KeyStats], KeyStats]:
         if position >= MAX_KEYS:
             rest.merge(stats)
             continue
-        found = (
-            process.extractOne(key, leaders, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILARITY)
-            if key and leaders
-            else None
-        )
+        found = _similar(key, leaders) if key else None
         if found is None:
             leaders.append(key if key else "\x00")  # the empty key matches nothing else
             merged = KeyStats()
             merged.merge(stats)
             groups.append(merged)
         else:
-            groups[found[2]].merge(stats)
+            groups[found].merge(stats)
     return groups, rest
+
+
+def _similar(key: str, leaders: list[str]) -> int | None:
+    """The index of the first leader like ``key``, if any."""
+    if not leaders:
+        return None
+    mine = set(key.split())
+    for _leader, _score, index in process.extract(
+        key, leaders, scorer=fuzz.token_set_ratio, score_cutoff=SIMILARITY, limit=5
+    ):
+        theirs = set(leaders[index].split())
+        if len(mine & theirs) >= min(2, len(mine), len(theirs)):
+            return int(index)
+    return None
 
 
 async def clusters(

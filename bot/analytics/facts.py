@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.analytics.store import AnalyticsStore, Fact, RawQuestion, day_number
 from faq.index import Lexicon
+from faq.lexicon import STOP_WORDS
 from faq.reading import read
+from faq.text import words
 
 if TYPE_CHECKING:
     from bot.analytics.figures import Knowledge
@@ -39,6 +41,7 @@ UNANSWERED = frozenset({"unknown"})
 
 _PLACEHOLDER = re.compile(r"^(phone|email|pesel|document|account|card|number|name)$")
 _KEY_WORDS = 12
+_STOP = frozenset(t for text in STOP_WORDS.values() for t in words(text))
 _KEY_CHARS = 200
 
 
@@ -83,6 +86,7 @@ def cluster_key(text: str, lexicon: Lexicon, names: frozenset[str] = frozenset()
             and not any(ch.isdigit() for ch in token)
             and not _PLACEHOLDER.match(token)
             and token not in names
+            and token not in _STOP
         }
     )
     key = " ".join(tokens[:_KEY_WORDS])[:_KEY_CHARS]

@@ -232,11 +232,12 @@ class Figures:
         return f"<{self.min_count}"
 
     def count(self, tally: Tally) -> int | str:
-        """The count, or ``"<k"`` when it rests on fewer than ``k`` distinct people."""
-        return tally.n if tally.distinct >= self.min_count else self.hidden
+        """The count, or ``"<k"`` when it rests on fewer than ``k`` distinct people (a zero
+        rests on nobody and is shown)."""
+        return tally.n if tally.n == 0 or tally.distinct >= self.min_count else self.hidden
 
     def people_count(self, people: int) -> int | str:
-        return people if people >= self.min_count else self.hidden
+        return people if people == 0 or people >= self.min_count else self.hidden
 
     def _breakdown(self, cells: dict[str, Tally]) -> dict[str, int | str]:
         ordered = sorted(cells.items(), key=lambda kv: (-kv[1].n, kv[0]))

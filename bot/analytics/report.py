@@ -111,8 +111,10 @@ class Text:
 
 
 def _svg(chart: Any) -> str:
-    """A pygal chart as inline SVG: no XML declaration, no script, no comments."""
+    """A pygal chart as inline SVG: no XML declaration, no script (the page is static and
+    printed), no comments."""
     svg = str(chart.render(is_unicode=True))
+    svg = re.sub(r"<script\b.*?</script>", "", svg, flags=re.DOTALL)  # its tooltips' config
     return re.sub(r"<!--.*?-->", "", svg, flags=re.DOTALL)
 
 
