@@ -271,29 +271,30 @@ def _summary(figures: Figures, data: dict[str, Any], text: Text) -> str:
 
     top = _shown_cells(figures, figures.by_topic, 5)
     entries = _shown_cells(figures, figures.by_entry, 5)
-    parts.append(f"<h3>{_e(_('Top needs'))}</h3>")
+    parts.append("<h3>" + _e(_("Top needs")) + "</h3>")
     if top or entries:
         needs = [f"{text.topic(k)}: {n}" for k, n in top]
         needs += [f"{text.entry(k)}: {n}" for k, n in entries]
         parts.append("<ul>" + "".join(f"<li>{_e(x)}</li>" for x in needs) + "</ul>")
     else:
-        parts.append(f"<p>{_e(_('Too few people to show.'))}</p>")
+        parts.append("<p>" + _e(_("Too few people to show.")) + "</p>")
 
-    parts.append(f"<h3>{_e(_('What grew'))}</h3>")
+    parts.append("<h3>" + _e(_("What grew")) + "</h3>")
     grew = [row for row in figures.growth("by_entry") if row[1] > row[2]][:5]
+    before_label = _("before")
     if grew:
         parts.append(
             "<ul>"
             + "".join(
-                f"<li>{_e(text.entry(k))}: {now} ({_e(_('before'))}: {before})</li>"
+                f"<li>{_e(text.entry(k))}: {now} ({_e(before_label)}: {before})</li>"
                 for k, now, before in grew
             )
             + "</ul>"
         )
     else:
-        parts.append(f"<p>{_e(_('Nothing grew that enough people asked about.'))}</p>")
+        parts.append("<p>" + _e(_("Nothing grew that enough people asked about.")) + "</p>")
 
-    parts.append(f"<h3>{_e(_('What the bot could not answer'))}</h3>")
+    parts.append("<h3>" + _e(_("What the bot could not answer")) + "</h3>")
     parts.append(
         "<p>"
         + _e(
@@ -311,11 +312,11 @@ def _summary(figures: Figures, data: dict[str, Any], text: Text) -> str:
             + "</ul>"
         )
     desk = data["desk"]
-    parts.append(f"<h3>{_e(_('How the desk did'))}</h3>")
+    parts.append("<h3>" + _e(_("How the desk did")) + "</h3>")
     parts.append(
         "<p>"
         + _e(
-            text(
+            _(
                 "Tickets opened: {opened}; first consultant reply in {p50} minutes for half "
                 "of them, {p90} for nine in ten; mean rating {mean}; waiting now: {waiting}."
             ).format(
@@ -350,19 +351,19 @@ def render_html(figures: Figures, knowledge: Knowledge, lang: str = "pl") -> str
         f"<p>{_e(period)}</p>",
         '<p class="note">'
         + _e(
-            text(
+            _(
                 "Anonymised: a figure resting on fewer than {k} people is shown as “{hidden}”; "
                 "nobody is named, and the examples are masked."
             ).format(k=figures.min_count, hidden=figures.hidden)
         )
         + "</p>",
-        f"<h2>{_e(_('Summary'))}</h2>",
+        "<h2>" + _e(_("Summary")) + "</h2>",
         _summary(figures, data, text),
-        f"<h2>{_e(_('Charts'))}</h2>",
+        "<h2>" + _e(_("Charts")) + "</h2>",
     ]
     for caption, svg in charts(figures, text):
         out.append(f'<figure class="chart"><figcaption>{_e(caption)}</figcaption>{svg}</figure>')
-    out.append(f"<h2>{_e(_('Tables'))}</h2>")
+    out.append("<h2>" + _e(_("Tables")) + "</h2>")
     n = _("Questions")
     for heading, key, label in (
         (_("By language"), "by_language", text.language),
@@ -372,7 +373,7 @@ def render_html(figures: Figures, knowledge: Knowledge, lang: str = "pl") -> str
     ):
         out.append(f"<h3>{_e(heading)}</h3>")
         out.append(_table([heading, n], [(label(k), v) for k, v in data[key].items()]))
-    out.append(f"<h3>{_e(_('By entry'))}</h3>")
+    out.append("<h3>" + _e(_("By entry")) + "</h3>")
     out.append(
         _table(
             [_("Entry"), n, "👍", "👎", _("None of these")],
@@ -388,11 +389,11 @@ def render_html(figures: Figures, knowledge: Knowledge, lang: str = "pl") -> str
             ],
         )
     )
-    out.append(f"<h3>{_e(_('Decisions'))}</h3>")
+    out.append("<h3>" + _e(_("Decisions")) + "</h3>")
     out.append(
         _table([_("Decision"), n], [(text.decision(k), v) for k, v in data["decisions"].items()])
     )
-    out.append(f"<h3>{_e(_('What the bot could not answer'))}</h3>")
+    out.append("<h3>" + _e(_("What the bot could not answer")) + "</h3>")
     out.append(
         _table(
             [n, _("People"), _("Nearest entries"), _("Examples")],
@@ -408,7 +409,7 @@ def render_html(figures: Figures, knowledge: Knowledge, lang: str = "pl") -> str
         )
     )
     desk = data["desk"]
-    out.append(f"<h3>{_e(_('The desk'))}</h3>")
+    out.append("<h3>" + _e(_("The desk")) + "</h3>")
     out.append(
         _table(
             [_("Figure"), _("Value")],
