@@ -8,7 +8,6 @@ import asyncio
 import copy
 import datetime as dt
 import html.parser
-
 import json
 import re
 import zipfile
