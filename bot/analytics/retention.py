@@ -36,6 +36,8 @@ DEFAULT_RETENTION_DAYS = 180
 DAYS_PER_TRANSACTION = 7
 #: How long after midnight the day before is rolled up.
 SETTLE = 2 * SELF_SERVICE_WINDOW
+#: The first round waits this long after start (start-up is busy enough).
+FIRST_AFTER_SECONDS = 120.0
 #: How often the job looks (it does nothing when the day's work is done).
 JOB_EVERY_SECONDS = 3600.0
 
@@ -138,12 +140,14 @@ class RetentionJob:
         *,
         retention_days: int = DEFAULT_RETENTION_DAYS,
         every: float = JOB_EVERY_SECONDS,
+        first_after: float = FIRST_AFTER_SECONDS,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.db = db
         self.knowledge = knowledge
         self.retention_days = retention_days
         self.every = every
+        self.first_after = first_after
         self.clock = clock
         self._done_for: dt.date | None = None
 
@@ -157,6 +161,7 @@ class RetentionJob:
         return result
 
     async def _loop(self) -> None:
+        await asyncio.sleep(self.first_after)
         while True:
             try:
                 await self.run_once()
