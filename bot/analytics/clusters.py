@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 from bot.analytics.store import AnalyticsStore
 
 if TYPE_CHECKING:
-    from bot.analytics.figures import Cluster, Knowledge
+    from bot.analytics.knowledge import Knowledge
 
 #: Two grouping keys this similar (rapidfuzz ``token_set_ratio``, 0-100) and sharing two
 #: words (one, for one-word keys) are one cluster.
@@ -29,6 +29,17 @@ MAX_EXAMPLES = 3
 #: Query ids kept per key as candidate examples.
 EXAMPLE_CANDIDATES = 12
 NEAREST = 3
+
+
+@dataclass
+class Cluster:
+    """A group of similar unanswered questions."""
+
+    count: int
+    people: int
+    nearest: list[str]
+    examples: list[str]
+    rest: bool = False
 
 
 @dataclass
@@ -104,7 +115,6 @@ async def clusters(
 ) -> list[Cluster]:
     """The period's clusters, biggest first, then the rest added up."""
     from bot.analytics.anonymize import publishable
-    from bot.analytics.figures import Cluster
 
     groups, rest = group(keys)
     groups.sort(key=lambda g: (-len(g.people), -g.n))
