@@ -118,33 +118,39 @@ async def clusters(
 
     groups, rest = group(keys)
     groups.sort(key=lambda g: (-len(g.people), -g.n))
-    out: list[Cluster] = []
+    shown = []
     for g in groups:
         if len(g.people) < min_count:
             rest.merge(g)
-            continue
-        examples: list[str] = []
-        if knowledge.lexicon is not None:
-            texts = await store.texts(g.query_ids)
-            authors: list[int] = []
-            chosen: list[tuple[int, str]] = []
+        else:
+            shown.append(g)
+    # The examples: two queries for all the clusters (the texts, then their authors' other
+    # messages, where the names they gave are).
+    chosen: list[list[tuple[int, str]]] = [[] for _ in shown]
+    others: dict[int, list[str]] = {}
+    if knowledge.lexicon is not None and shown:
+        texts = await store.texts([q for g in shown for q in g.query_ids])
+        for picked, g in zip(chosen, shown, strict=True):
             seen: set[str] = set()
             for query_id in g.query_ids:
                 if query_id not in texts:
                     continue  # pruned: the text is gone
                 user_id, text = texts[query_id]
-                if user_id in authors or text.casefold() in seen:
+                if any(user_id == u for u, _ in picked) or text.casefold() in seen:
                     continue
-                authors.append(user_id)
                 seen.add(text.casefold())
-                chosen.append((user_id, text))
-                if len(chosen) == MAX_EXAMPLES:
+                picked.append((user_id, text))
+                if len(picked) == MAX_EXAMPLES:
                     break
-            others = await store.texts_of(authors, start - dt.timedelta(days=30), end)
-            examples = [
-                publishable(text, others.get(user_id, []), knowledge.lexicon)
-                for user_id, text in chosen
-            ]
+        authors = sorted({u for picked in chosen for u, _ in picked})
+        others = await store.texts_of(authors, start - dt.timedelta(days=30), end)
+    out: list[Cluster] = []
+    for picked, g in zip(chosen, shown, strict=True):
+        examples = (
+            [publishable(t, others.get(u, []), knowledge.lexicon) for u, t in picked]
+            if knowledge.lexicon is not None
+            else []
+        )
         out.append(
             Cluster(
                 count=g.n,
