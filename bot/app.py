@@ -39,6 +39,7 @@ from bot.ports import CredentialsRejected, EventSink, MessageSender, MessengerUn
 if TYPE_CHECKING:
     from telegram import Bot as PtbBot
 
+    from bot.analytics.retention import RetentionJob
     from bot.db import Database
     from bot.desk.sender import DeskTopics
     from bot.engine import Core, Handler
@@ -242,6 +243,8 @@ async def _serve(
         if desk is not None:
             await desk.start(core)
             stack.push_async_callback(desk.stop)
+        # Analytics (issue 15): the daily roll-up, and pruning after RETENTION_DAYS.
+        await stack.enter_async_context(retention_job(settings, db, matcher).running())
         http = HttpServer(
             settings.http_host, settings.http_port, readiness=lambda: database_ready(core.db)
         )
@@ -271,6 +274,18 @@ async def _serve(
             if not await core.outbox.drain(timeout=DRAIN_SECONDS):
                 log.info("outbox not empty at shutdown; the rest goes out after the restart")
     log.info("stopped")
+
+
+def retention_job(settings: Settings, db: Database, matcher: Matcher) -> RetentionJob:
+    """The retention job of ``serve`` (run like the engine's housekeeping, a periodic task)."""
+    from bot.analytics.figures import Knowledge
+    from bot.analytics.retention import RetentionJob
+
+    kb = getattr(matcher, "kb", None)
+    index = getattr(matcher, "index", None)  # a test's stand-in matcher may have neither
+    lexicon = getattr(index, "lexicon", None)
+    knowledge = Knowledge.from_kb(kb, lexicon) if kb is not None else Knowledge({}, lexicon)
+    return RetentionJob(db, knowledge, retention_days=settings.retention_days)
 
 
 async def _initialize(adapter: Messenger, stop: asyncio.Event) -> bool:

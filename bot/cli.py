@@ -11,10 +11,15 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from faq.languages import LANGS
+
+if TYPE_CHECKING:
+    from bot.analytics.figures import Figures, Knowledge, Period
+    from bot.analytics.retention import PruneResult
 
 
 def _content_dir(value: Path | None) -> Path:
@@ -195,6 +200,160 @@ def faq_urgent_eval(file: Path, as_json: bool, directory: Path | None) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(output)
+
+
+# -- analytics (issue 15) ----------------------------------------------------------------------
+
+#: ``otwarta report`` exit codes besides click's 2 for bad options and dates.
+EXIT_EMPTY = 3
+EXIT_DATABASE = 4
+
+
+@main.command()
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD", help="First day (UTC).")
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Last day, included.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "json", "csv"]), default="html", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="File (html, json), folder or .zip (csv); default: standard output.",
+)
+@click.option(
+    "--lang", type=click.Choice(["pl", "en", "uk", "ru"]), default="pl", show_default=True
+)
+@click.option(
+    "--bucket",
+    type=click.Choice(["day", "week", "month"]),
+    default=None,
+    help="Chart bucket (default: by the period's length).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def report(
+    start: str,
+    end: str,
+    fmt: str,
+    out: Path | None,
+    lang: str,
+    bucket: str | None,
+    quiet: bool,
+) -> None:
+    """The anonymised report of a period (html, json or csv).
+
+    Exit codes: 0 done, 2 bad options or dates, 3 nothing happened in the period,
+    4 the database could not be read."""
+    from bot.analytics.figures import Period, PeriodError
+
+    try:
+        period = Period.parse(start, end)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="--from/--to") from None
+    if fmt == "csv" and out is None:
+        raise click.UsageError(
+            "--format csv writes one file per table: give --out FOLDER or FILE.zip"
+        )
+    if bucket is None:
+        bucket = "day" if period.days <= 62 else "week" if period.days <= 190 else "month"
+    from bot.analytics.report import render, write_csv
+
+    result = asyncio.run(_report(period, bucket, quiet))
+    if isinstance(result, int):
+        sys.exit(result)
+    figures, knowledge = result
+    if fmt == "csv":
+        assert out is not None
+        written = write_csv(figures, out)
+        click.echo(f"wrote {len(written)} file(s) to {out}", err=True)
+        return
+    text = render(figures, knowledge, fmt, lang)
+    if out is None:
+        click.echo(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+
+
+async def _report(period: Period, bucket: str, quiet: bool) -> tuple[Figures, Knowledge] | int:
+    from bot.analytics.figures import Filters, Knowledge, compute, expected_rows
+    from bot.analytics.store import AnalyticsStore
+    from bot.db import Database
+    from bot.desk.hours import WorkingHours
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    knowledge = await asyncio.to_thread(Knowledge.load, settings.content_dir)
+    hours = WorkingHours.from_text(
+        settings.desk_hours, settings.desk_timezone, observe_holidays=settings.desk_holidays
+    )
+    db = Database.from_url(settings.database_url)
+    try:
+        try:
+            async with db.read() as uow:
+                total = await expected_rows(AnalyticsStore(uow), period, Filters())
+        except Exception as exc:
+            click.echo(f"error: cannot read the database ({type(exc).__name__}: {exc})", err=True)
+            return EXIT_DATABASE
+        show = not quiet and total >= 50_000
+        with click.progressbar(
+            length=max(total, 1), label="reading", file=sys.stderr, hidden=not show
+        ) as bar:
+            figures = await compute(
+                db,
+                period,
+                knowledge=knowledge,
+                bucket=bucket,  # type: ignore[arg-type]
+                min_count=settings.analytics_min_count,
+                hours=hours,
+                progress=bar.update,
+            )
+    finally:
+        await db.dispose()
+    if not figures.questions.n and not figures.desk.opened.n and not figures.desk.ratings_total:
+        click.echo(
+            f"error: nothing to report: no questions and no tickets from {period.start} "
+            f"to {period.end}",
+            err=True,
+        )
+        return EXIT_EMPTY
+    return figures, knowledge
+
+
+@main.command()
+@click.option(
+    "--older-than-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Delete what is older than this many days (default: RETENTION_DAYS, 180).",
+)
+def prune(older_than_days: int | None) -> None:
+    """Roll up the analytics, then delete question texts, ticket contents and the rest of
+    what is personal older than RETENTION_DAYS (the daily job of `otwarta serve`)."""
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    days = older_than_days if older_than_days is not None else settings.retention_days
+    result = asyncio.run(_prune(settings.database_url, settings.content_dir, days))
+    click.echo(
+        f"rolled up {result.rolled_days} day(s); deleted {result.questions} question(s), "
+        f"the contents of {result.tickets} ticket(s) and {result.tokens} analytics token(s) "
+        f"older than {days} day(s)"
+    )
+
+
+async def _prune(url: str, content_dir: Path, days: int) -> PruneResult:
+    from bot.analytics.figures import Knowledge
+    from bot.analytics.retention import prune as prune_
+    from bot.db import Database
+
+    knowledge = await asyncio.to_thread(Knowledge.load, content_dir)
+    db = Database.from_url(url)
+    try:
+        return await prune_(db, knowledge, older_than_days=days)
+    finally:
+        await db.dispose()
 
 
 if __name__ == "__main__":

@@ -108,6 +108,16 @@ class Settings(BaseSettings):
 
     # -- end of the consultant desk block --------------------------------------------------
 
+    # -- analytics and retention (issue 15) ------------------------------------------------
+    analytics_min_count: int = Field(
+        default=5, ge=1, description="k-anonymity: figures resting on fewer people are hidden"
+    )
+    retention_days: int = Field(
+        default=180, ge=1, description="question texts and ticket contents are kept this long"
+    )
+
+    # -- end of the analytics block --------------------------------------------------
+
     @property
     def is_embedded_db(self) -> bool:
         return self.database_url.startswith("sqlite")

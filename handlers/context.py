@@ -63,6 +63,10 @@ class ConversationStore(Protocol):
         """Attach 👍/👎 to one of this person's logged queries; ``False`` if not theirs/unknown."""
         ...
 
+    async def record_choice(self, user: UserState, query_id: int, entry_id: str | None) -> bool:
+        """After "Did you mean": the entry picked, or ``None`` for "none of these" (analytics)."""
+        ...
+
     async def forget_user(self, user: UserState) -> None:
         """Delete everything we hold about this person (profile, query log, tickets...)."""
         ...

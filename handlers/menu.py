@@ -53,4 +53,6 @@ async def on_entry_button(ctx: TurnContext, args: list[str]) -> None:
     if entry is None:
         raise StaleButton(args[0])
     query_id = ids.number(args[1]) if len(args) == 2 else None
+    if query_id is not None:
+        await ctx.store.record_choice(ctx.user, query_id, entry.id)
     send_answer(ctx, entry, query_id)

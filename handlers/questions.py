@@ -139,4 +139,6 @@ async def on_none_of_these(ctx: TurnContext, args: list[str]) -> None:
     """``n:<query id>``: none of the suggestions fit."""
     if len(args) != 1:
         raise ids.StaleButton(":".join(args))
-    dont_know(ctx, ids.number(args[0]))
+    query_id = ids.number(args[0])
+    await ctx.store.record_choice(ctx.user, query_id, None)
+    dont_know(ctx, query_id)

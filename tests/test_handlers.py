@@ -338,6 +338,8 @@ class LoggedQuery:
     lang: str
     candidates: list[tuple[str, float]]
     feedback: bool | None = None
+    chosen_entry: str | None = None
+    none_of_these: bool = False
 
 
 @dataclass
@@ -368,6 +370,16 @@ class MemoryStore:
         if query is None or query.user_id != user.id:
             return False
         query.feedback = helpful
+        return True
+
+    async def record_choice(self, user: UserState, query_id: int, entry_id: str | None) -> bool:
+        query = self.queries.get(query_id)
+        if query is None or query.user_id != user.id:
+            return False
+        if entry_id is None:
+            query.none_of_these = True
+        else:
+            query.chosen_entry = entry_id
         return True
 
     async def forget_user(self, user: UserState) -> None:
@@ -843,10 +855,12 @@ async def test_clarify_offers_entries_and_none_of_these(
     # Picking one answers it, and 👍/👎 still attach to the original question.
     (answer,) = await person.press(f"e:residence-card:{query_id}")
     assert answer.buttons[0][0].id == f"fb:{query_id}:1"
+    assert person.store.queries[query_id].chosen_entry == "residence-card"  # for analytics
 
     # "None of these" is the honest "I don't know", with a consultant.
     (dont_know,) = await person.press(f"n:{query_id}")
     assert dont_know.meta["kind"] == "handoff"
+    assert person.store.queries[query_id].none_of_these
     assert button_ids(dont_know) == [f"h:n:{query_id}", "m"]
 
 

@@ -89,6 +89,9 @@ class Ticket(Base):
         ),
         Index("ix_tickets_thread_id", "thread_id"),
         Index("ix_tickets_user_id", "user_id"),
+        # Analytics (0003_analytics): tickets by time, and a person's tickets after a question.
+        Index("ix_tickets_user_id_opened_at", "user_id", "opened_at"),
+        Index("ix_tickets_opened_at", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -190,13 +190,18 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
-        """A unit of work for reading only: no write lock taken, no transaction of its own (on
-        PostgreSQL each statement would commit by itself: never write through it)."""
+        """A unit of work for reading only: no write lock taken on SQLite. On PostgreSQL a
+        read-only transaction (one snapshot, so a report's figures agree with each other, and
+        server-side cursors for streaming): a write through it fails."""
+        if self._write_lock is None:
+            async with self._asyncpg_transaction(readonly=True) as session:
+                yield UnitOfWork(session)
+            return
         async with self.sessions() as session:
             yield UnitOfWork(session)
 
     @contextlib.asynccontextmanager
-    async def _asyncpg_transaction(self) -> AsyncIterator[AsyncSession]:
+    async def _asyncpg_transaction(self, *, readonly: bool = False) -> AsyncIterator[AsyncSession]:
         async with self.engine.connect() as connection:
             pooled = await connection.get_raw_connection()
             adapted: Any = pooled.dbapi_connection
@@ -206,7 +211,11 @@ class Database:
             # The hot statements find the driver here (bot.db.sql); without it, the session.
             info = {DRIVER_CONNECTION: driver} if self.use_driver else {}
             session = AsyncSession(bind=connection, expire_on_commit=False, info=info)
-            transaction = driver.transaction()
+            transaction = (
+                driver.transaction(isolation="repeatable_read", readonly=True)
+                if readonly
+                else driver.transaction()
+            )
             try:
                 await _translating(transaction.start())
                 yield session

@@ -80,6 +80,13 @@ class QueryLog(Base):
     top_score: Mapped[float | None] = mapped_column(Float)
     feedback: Mapped[bool | None] = mapped_column(Boolean)
     feedback_at: Mapped[dt.datetime | None]
+    # Since 0003_analytics: where and for whom the question was asked, and what came next.
+    platform: Mapped[str | None] = mapped_column(String(16))
+    audience: Mapped[str | None] = mapped_column(String(32))
+    chosen_entry: Mapped[str | None] = mapped_column(String(64))  # picked after "Did you mean"
+    none_of_these: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class OutboxMessage(Base):

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import QueryLog
@@ -34,6 +34,9 @@ class Queries:
         lang: str,
         candidates: Sequence[tuple[str, float]],
         now: dt.datetime,
+        *,
+        platform: str | None = None,
+        audience: str | None = None,
     ) -> int:
         ranked = [[entry_id, round(float(score), 4)] for entry_id, score in candidates]
         row = {
@@ -46,6 +49,8 @@ class Queries:
             "candidates": ranked,
             "top_entry": ranked[0][0] if ranked else None,
             "top_score": ranked[0][1] if ranked else None,
+            "platform": platform,
+            "audience": audience,
         }
         (logged,) = await fetch(self.session, _LOG, row)
         return int(logged["id"])
@@ -59,6 +64,26 @@ class Queries:
             .values(feedback=helpful, feedback_at=now)
         )
         return bool(rowcount(result))
+
+    async def record_choice(self, user_id: int, query_id: int, entry_id: str | None) -> bool:
+        """After "Did you mean": the entry the person picked, or ``None`` for "none of these"."""
+        values: dict[str, object] = (
+            {"chosen_entry": entry_id} if entry_id is not None else {"none_of_these": True}
+        )
+        result = await self.session.execute(
+            update(QUERIES)
+            .where(QUERIES.c.id == query_id, QUERIES.c.user_id == user_id)
+            .values(**values)
+        )
+        return bool(rowcount(result))
+
+    async def prune(self, older_than: dt.datetime) -> int:
+        """Delete the questions (their texts and their link to the person) logged before
+        ``older_than``: the retention job does, once the roll-up has counted them."""
+        result = await self.session.execute(
+            delete(QUERIES).where(QUERIES.c.created_at < older_than)
+        )
+        return rowcount(result)
 
     async def question(self, user_id: int, query_id: int) -> tuple[str, Candidates] | None:
         """A logged question of this person (its scrubbed text and the matcher's candidates);

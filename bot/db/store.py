@@ -35,11 +35,22 @@ class SqlConversationStore:
     ) -> int:
         self.decisions.append(decision)
         return await self.uow.queries.log(
-            user.id, scrub(text), decision, intent, lang, candidates, self.clock()
+            user.id,
+            scrub(text),
+            decision,
+            intent,
+            lang,
+            candidates,
+            self.clock(),
+            platform=user.address.platform.value,
+            audience=user.audience,
         )
 
     async def record_feedback(self, user: UserState, query_id: int, helpful: bool) -> bool:
         return await self.uow.queries.record_feedback(user.id, query_id, helpful, self.clock())
+
+    async def record_choice(self, user: UserState, query_id: int, entry_id: str | None) -> bool:
+        return await self.uow.queries.record_choice(user.id, query_id, entry_id)
 
     async def forget_user(self, user: UserState) -> None:
         await self.uow.people.forget(user.id)

@@ -407,6 +407,34 @@ class SqlDeskStore:
                 told.append(ticket)
         return told
 
+    async def prune_contents(self, older_than: dt.datetime) -> int:
+        """Retention (issue 15): the contents of tickets closed before ``older_than`` — the
+        question, the person's name, the relayed texts, rating comments (kept as an empty
+        string, so a report still counts that there was one). The stub stays for the
+        statistics. Returns how many tickets were pruned."""
+        old = select(TicketRow.id).where(
+            TicketRow.state == "closed", TicketRow.closed_at < older_than
+        )
+        await self.session.execute(
+            update(TicketMessage)
+            .where(TicketMessage.ticket_id.in_(old), TicketMessage.text.is_not(None))
+            .values(text=None)
+        )
+        await self.session.execute(
+            update(TicketRating)
+            .where(TicketRating.ticket_id.in_(old), TicketRating.comment.is_not(None))
+            .values(comment="")
+        )
+        result = await self.session.execute(
+            update(TicketRow)
+            .where(
+                TicketRow.id.in_(old),
+                or_(TicketRow.question.is_not(None), TicketRow.person_name.is_not(None)),
+            )
+            .values(question=None, person_name=None)
+        )
+        return _rowcount(result)
+
     async def _redact_desk_outbox(self, ticket_ids: set[int]) -> None:
         """Blank what the outbox still holds of these tickets' relays to the desk (queued or
         recently sent); the desk sender drops the queued ones of an erased ticket anyway."""

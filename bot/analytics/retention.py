@@ -1,0 +1,180 @@
+"""Retention (issue 15): the daily roll-up, then pruning what is personal after
+``RETENTION_DAYS``. :func:`prune` is both ``otwarta prune [--older-than-days N]`` and the
+daily job of ``otwarta serve`` (:class:`RetentionJob`).
+
+1. **Roll-up** (:func:`roll_up`): every complete day (UTC) not rolled up yet becomes facts in
+   ``analytics_facts`` — one row per question with its day, categories and an analytics
+   token, no text and no id. A report reads the facts for those days from then on, so its
+   numbers do not change when the texts go, or when someone uses ``/forget`` (which deletes
+   the person, their questions and their token: what was rolled up stays counted, and can no
+   longer be tied to anyone).
+2. **Prune**: questions logged before the horizon are deleted (their texts and their link
+   to the person); closed tickets' contents (the question, the name, the relayed texts, the
+   rating comments) are blanked, the ticket stubs stay for the desk's figures; analytics
+   tokens older than the horizon are dropped, so facts older than it cannot be tied to anyone
+   still known to the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from bot.analytics.facts import SELF_SERVICE_WINDOW, raw_facts
+from bot.analytics.knowledge import Knowledge
+from bot.analytics.store import AnalyticsStore, day_number, day_of, midnight
+from bot.db import Database
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETENTION_DAYS = 180
+#: Days rolled up per transaction (bounds memory and the time the write lock is held).
+DAYS_PER_TRANSACTION = 7
+#: How long after midnight the day before is rolled up.
+SETTLE = 2 * SELF_SERVICE_WINDOW
+#: The first round waits this long after start (start-up is busy enough).
+FIRST_AFTER_SECONDS = 120.0
+#: How often the job looks (it does nothing when the day's work is done).
+JOB_EVERY_SECONDS = 3600.0
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    rolled_days: int
+    questions: int
+    tickets: int
+    tokens: int
+
+
+async def roll_up(
+    db: Database,
+    knowledge: Knowledge,
+    *,
+    now: dt.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Roll up every complete day not rolled up yet; returns how many days."""
+    now = now or utcnow()
+    # A day is complete once the 30 minutes of "did they ask for a person" after it are over.
+    yesterday = (now - SETTLE).date() - dt.timedelta(days=1)
+    done = 0
+    while True:
+        async with db.transaction() as uow:
+            store = AnalyticsStore(uow)
+            rolled = await store.rolled_through(lock=True)
+            if rolled is not None:
+                first = day_of(rolled) + dt.timedelta(days=1)
+            else:
+                first = await store.first_question_day() or yesterday
+            if first > yesterday:
+                if rolled is None:
+                    await store.set_rolled_through(day_number(yesterday), now)
+                return done
+            last = min(yesterday, first + dt.timedelta(days=DAYS_PER_TRANSACTION - 1))
+            start, end = midnight(first), midnight(last + dt.timedelta(days=1))
+            await store.tokens(await store.askers(start, end), now)
+            facts = await raw_facts(store, start, end, knowledge)
+            await store.delete_facts(day_number(first), day_number(last))
+            await store.add_facts(facts)
+            await store.set_rolled_through(day_number(last), now)
+        days = (last - first).days + 1
+        done += days
+        if progress is not None:
+            progress(days)
+
+
+async def prune(
+    db: Database,
+    knowledge: Knowledge,
+    *,
+    older_than_days: int = DEFAULT_RETENTION_DAYS,
+    now: dt.datetime | None = None,
+) -> PruneResult:
+    """Roll up, then delete what is personal and older than ``older_than_days`` days."""
+    from bot.desk.store import SqlDeskStore
+
+    if older_than_days < 0:
+        raise ValueError("older_than_days must be 0 or more")
+    now = now or utcnow()
+    rolled = await roll_up(db, knowledge, now=now)
+    # Never past the roll-up: the horizon is a midnight, at most the day after the last one
+    # rolled up.
+    horizon = min(
+        midnight(now.date()) - dt.timedelta(days=older_than_days),
+        midnight((now - SETTLE).date()),
+    )
+    async with db.transaction() as uow:
+        questions = await uow.queries.prune(horizon)
+        tickets = await SqlDeskStore(uow, lambda: now).prune_contents(horizon)
+        tokens = await AnalyticsStore(uow).rotate_tokens(horizon)
+    result = PruneResult(rolled, questions, tickets, tokens)
+    if questions or tickets or rolled:
+        log.info(
+            "retention: rolled up %d days; pruned %d questions, %d tickets' contents, "
+            "%d analytics tokens older than %s",
+            rolled,
+            questions,
+            tickets,
+            tokens,
+            horizon.date(),
+        )
+    return result
+
+
+class RetentionJob:
+    """The daily roll-up and prune of ``otwarta serve``, run like the engine's housekeeping
+    (a periodic task; a failed round is logged and tried again at the next)."""
+
+    def __init__(
+        self,
+        db: Database,
+        knowledge: Knowledge,
+        *,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        every: float = JOB_EVERY_SECONDS,
+        first_after: float = FIRST_AFTER_SECONDS,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.knowledge = knowledge
+        self.retention_days = retention_days
+        self.every = every
+        self.first_after = first_after
+        self.clock = clock
+        self._done_for: dt.date | None = None
+
+    async def run_once(self) -> PruneResult | None:
+        """Roll up and prune, once a day (``None`` when today's round is done)."""
+        now = self.clock()
+        if self._done_for == now.date():
+            return None
+        result = await prune(self.db, self.knowledge, older_than_days=self.retention_days, now=now)
+        self._done_for = now.date()
+        return result
+
+    async def _loop(self) -> None:
+        await asyncio.sleep(self.first_after)
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("retention job failed; trying again later")
+            await asyncio.sleep(self.every)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[RetentionJob]:
+        task = asyncio.create_task(self._loop(), name="retention")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,466 @@
+"""The analytics tables' one owner (``analytics_people``, ``analytics_facts``,
+``analytics_rollup``), and the read model the figures are computed from.
+
+Built on a unit of work like the desk's store (:mod:`bot.desk.store`): it writes only its
+own tables, and reads the query log and the desk's tables for the days not rolled up yet. The
+query log's rows are deleted through their owner (:meth:`bot.db.query_log.Queries.prune`),
+the desk's texts through theirs (:meth:`bot.desk.store.SqlDeskStore.prune_contents`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.db.analytics_models import AnalyticsFact, AnalyticsPerson, AnalyticsRollup
+from bot.db.desk_models import Ticket, TicketRating
+from bot.db.models import QueryLog
+from bot.db.sql import rowcount
+from bot.db.unit import UnitOfWork
+
+FACTS = cast(Table, AnalyticsFact.__table__)
+PEOPLE = cast(Table, AnalyticsPerson.__table__)
+ROLLUP = cast(Table, AnalyticsRollup.__table__)
+QUERIES = cast(Table, QueryLog.__table__)
+TICKETS = cast(Table, Ticket.__table__)
+RATINGS = cast(Table, TicketRating.__table__)
+
+#: The columns of a fact, in the order :class:`Fact` has them.
+FACT_COLUMNS = (
+    "day",
+    "person",
+    "lang",
+    "platform",
+    "audience",
+    "topic",
+    "entry",
+    "near",
+    "decision",
+    "self_service",
+    "feedback",
+    "none_of_these",
+    "cluster_key",
+    "query_id",
+)
+#: Rows fetched per round trip when streaming.
+CHUNK = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One question as the figures count it (a row of ``analytics_facts``, or a query log row
+    turned into one by :func:`bot.analytics.facts.to_fact`)."""
+
+    day: int  # YYYYMMDD, UTC
+    person: int  # an analytics token (or minus the user id before the person has one)
+    lang: str
+    platform: str | None
+    audience: str | None
+    topic: str | None
+    entry: str | None
+    near: str | None
+    decision: str
+    self_service: bool
+    feedback: int | None  # 1 👍, 0 👎
+    none_of_these: bool
+    cluster_key: str | None
+    query_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RawQuestion:
+    """A query log row, as :func:`bot.analytics.facts.to_fact` needs it."""
+
+    id: int
+    user_id: int
+    person: int
+    created_at: dt.datetime
+    text: str
+    lang: str
+    decision: str
+    intent: str | None
+    top_entry: str | None
+    feedback: bool | None
+    platform: str | None
+    audience: str | None
+    chosen_entry: str | None
+    none_of_these: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeskTicket:
+    id: int
+    user_id: int | None
+    state: str
+    close_reason: str | None
+    lang: str
+    platform: str
+    audience: str | None
+    opened_at: dt.datetime
+    first_response_at: dt.datetime | None
+    closed_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeskRating:
+    user_id: int | None
+    ticket_lang: str
+    score: int
+    has_comment: bool
+
+
+def day_number(day: dt.date) -> int:
+    return day.year * 10_000 + day.month * 100 + day.day
+
+
+def day_of(number: int) -> dt.date:
+    return dt.date(number // 10_000, number // 100 % 100, number % 100)
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _where_filters(table: Table, filters: Any, *, lang: str = "lang") -> list[Any]:
+    out = []
+    if filters is not None:
+        if filters.lang is not None:
+            out.append(table.c[lang] == filters.lang)
+        if filters.platform is not None:
+            out.append(table.c.platform == filters.platform)
+        if filters.audience is not None:
+            out.append(table.c.audience == filters.audience)
+    return out
+
+
+class AnalyticsStore:
+    """The analytics tables and reads, inside a transaction it does not own."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.session = uow.session
+        self.dialect = uow.dialect
+
+    # -- the roll-up's progress ------------------------------------------------------------
+
+    async def rolled_through(self, *, lock: bool = False) -> int | None:
+        """The last day (``YYYYMMDD``) in the facts, ``None`` before the first roll-up.
+        ``lock``: hold the roll-up's row until the transaction ends (one roll-up at a time
+        on PostgreSQL; SQLite's write transactions take turns anyway)."""
+        query = select(ROLLUP.c.rolled_through).where(ROLLUP.c.id == 1)
+        if lock:
+            insert_ = (postgresql if self.dialect == "postgresql" else sqlite).insert(ROLLUP)
+            await self.session.execute(
+                insert_.values(
+                    id=1, rolled_through=0, updated_at=func.now()
+                ).on_conflict_do_nothing()
+            )
+            query = query.with_for_update()
+        value = await self.session.scalar(query)
+        return None if not value else int(value)
+
+    async def set_rolled_through(self, day: int, now: dt.datetime) -> None:
+        updated = await self.session.execute(
+            update(ROLLUP).where(ROLLUP.c.id == 1).values(rolled_through=day, updated_at=now)
+        )
+        if not rowcount(updated):
+            await self.session.execute(
+                insert(ROLLUP).values(id=1, rolled_through=day, updated_at=now)
+            )
+
+    async def askers(self, start: dt.datetime, end: dt.datetime) -> list[int]:
+        """The people (user ids) who asked something in ``[start, end)``."""
+        rows = await self.session.scalars(
+            select(QUERIES.c.user_id)
+            .where(QUERIES.c.created_at >= start, QUERIES.c.created_at < end)
+            .distinct()
+        )
+        return [int(u) for u in rows]
+
+    async def first_question_day(self) -> dt.date | None:
+        first = await self.session.scalar(select(func.min(QUERIES.c.created_at)))
+        return None if first is None else cast(dt.datetime, first).date()
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    async def tokens(self, user_ids: Iterable[int], now: dt.datetime) -> dict[int, int]:
+        """Each person's analytics token, made (at random) for those who have none."""
+        ids = sorted(set(user_ids))
+        found: dict[int, int] = {}
+        for start in range(0, len(ids), 5_000):
+            part = ids[start : start + 5_000]
+            rows = await self.session.execute(
+                select(PEOPLE.c.user_id, PEOPLE.c.token).where(PEOPLE.c.user_id.in_(part))
+            )
+            found.update({int(u): int(t) for u, t in rows.all()})
+        missing = [u for u in ids if u not in found]
+        if missing:
+            made = {u: secrets.randbelow(2**62) + 1 for u in missing}
+            insert_ = (postgresql if self.dialect == "postgresql" else sqlite).insert(PEOPLE)
+            await self.session.execute(
+                insert_.on_conflict_do_nothing(),
+                [{"user_id": u, "token": t, "since": now} for u, t in made.items()],
+            )
+            found.update(made)
+        return found
+
+    async def rotate_tokens(self, older_than: dt.datetime) -> int:
+        """Forget tokens made before ``older_than``: the facts they mark can no longer be
+        tied to anyone (the person gets a new token at the next roll-up)."""
+        result = await self.session.execute(delete(PEOPLE).where(PEOPLE.c.since < older_than))
+        return rowcount(result)
+
+    # -- facts -----------------------------------------------------------------------------
+
+    async def add_facts(self, facts: Sequence[Fact]) -> None:
+        for start in range(0, len(facts), CHUNK):
+            await self.session.execute(
+                insert(FACTS),
+                [
+                    {name: getattr(f, name) for name in FACT_COLUMNS}
+                    for f in facts[start : start + CHUNK]
+                ],
+            )
+
+    async def delete_facts(self, first_day: int, last_day: int) -> None:
+        await self.session.execute(
+            delete(FACTS).where(FACTS.c.day >= first_day, FACTS.c.day <= last_day)
+        )
+
+    async def facts(self, first_day: int, last_day: int, filters: Any) -> AsyncIterator[Fact]:
+        """The facts of the days ``first_day``..``last_day``, streamed."""
+        query = select(*(FACTS.c[name] for name in FACT_COLUMNS)).where(
+            FACTS.c.day >= first_day, FACTS.c.day <= last_day, *_where_filters(FACTS, filters)
+        )
+        result = await self.session.stream(query.execution_options(yield_per=CHUNK))
+        async for part in result.partitions(CHUNK):
+            for row in part:
+                yield Fact(*row)
+
+    async def fact_counts(
+        self, first_day: int, last_day: int, filters: Any, buckets: Sequence[tuple[int, int]]
+    ) -> dict[str, Any]:
+        """The figures of the facts of ``first_day``..``last_day`` counted by the database:
+        ``(count, distinct people)`` in total and per breakdown (exact on both backends)."""
+        where = [
+            FACTS.c.day >= first_day,
+            FACTS.c.day <= last_day,
+            *_where_filters(FACTS, filters),
+        ]
+        people = func.count(FACTS.c.person.distinct())
+        n = func.count()
+
+        async def rows(*columns: Any, extra: Sequence[Any] = ()) -> list[Any]:
+            query = select(*columns, n, people).where(*where, *extra)
+            if columns:
+                query = query.group_by(*columns)
+            return list((await self.session.execute(query)).all())
+
+        out: dict[str, Any] = {"total": (await rows())[0]}
+        for column in ("lang", "platform", "audience", "topic", "entry", "decision"):
+            out[column] = await rows(FACTS.c[column])
+        out["self_service"] = (await rows(extra=[FACTS.c.self_service.is_(True)]))[0]
+        unanswered = or_(FACTS.c.decision == "unknown", FACTS.c.none_of_these.is_(True))
+        out["unanswered"] = (await rows(extra=[unanswered]))[0]
+        out["feedback"] = await rows(
+            FACTS.c.entry,
+            FACTS.c.feedback,
+            extra=[FACTS.c.entry.is_not(None), FACTS.c.feedback.is_not(None)],
+        )
+        out["none_of_these"] = await rows(
+            FACTS.c.near, extra=[FACTS.c.none_of_these.is_(True), FACTS.c.near.is_not(None)]
+        )
+        bucket = case(
+            *((and_(FACTS.c.day >= a, FACTS.c.day <= b), a) for a, b in buckets),
+            else_=FACTS.c.day,
+        ).label("bucket")
+        if all(a == b for a, b in buckets):
+            bucket = FACTS.c.day.label("bucket")
+        out["series"] = await rows(bucket)
+        out["series_lang"] = await rows(bucket, FACTS.c.lang)
+        returning = (
+            select(FACTS.c.person)
+            .where(*where)
+            .group_by(FACTS.c.person)
+            .having(func.count(FACTS.c.day.distinct()) > 1)
+            .subquery()
+        )
+        out["returning"] = int(
+            await self.session.scalar(select(func.count()).select_from(returning)) or 0
+        )
+        return out
+
+    async def unanswered_facts(
+        self, first_day: int, last_day: int, filters: Any
+    ) -> AsyncIterator[tuple[str | None, int, str | None, int | None]]:
+        """``(grouping key, person, nearest entry, query id)`` of the questions the bot could
+        not answer on those days."""
+        query = select(FACTS.c.cluster_key, FACTS.c.person, FACTS.c.near, FACTS.c.query_id).where(
+            FACTS.c.day >= first_day,
+            FACTS.c.day <= last_day,
+            or_(FACTS.c.decision == "unknown", FACTS.c.none_of_these.is_(True)),
+            *_where_filters(FACTS, filters),
+        )
+        result = await self.session.stream(query.execution_options(yield_per=CHUNK))
+        async for part in result.partitions(CHUNK):
+            for row in part:
+                yield row[0], int(row[1]), row[2], row[3]
+
+    async def count_facts(self, first_day: int, last_day: int, filters: Any) -> int:
+        query = select(func.count()).where(
+            FACTS.c.day >= first_day, FACTS.c.day <= last_day, *_where_filters(FACTS, filters)
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    # -- the query log, for the days not rolled up yet --------------------------------------
+
+    async def raw_questions(
+        self, start: dt.datetime, end: dt.datetime, filters: Any
+    ) -> list[RawQuestion]:
+        """The query log's questions asked in ``[start, end)``, each with its person's token
+        (minus the user id for someone who has none yet)."""
+        person = func.coalesce(PEOPLE.c.token, -QUERIES.c.user_id)
+        query = (
+            select(
+                QUERIES.c.id,
+                QUERIES.c.user_id,
+                person,
+                QUERIES.c.created_at,
+                QUERIES.c.text_scrubbed,
+                QUERIES.c.lang,
+                QUERIES.c.decision,
+                QUERIES.c.intent,
+                QUERIES.c.top_entry,
+                QUERIES.c.feedback,
+                QUERIES.c.platform,
+                QUERIES.c.audience,
+                QUERIES.c.chosen_entry,
+                QUERIES.c.none_of_these,
+            )
+            .select_from(QUERIES.outerjoin(PEOPLE, PEOPLE.c.user_id == QUERIES.c.user_id))
+            .where(
+                QUERIES.c.created_at >= start,
+                QUERIES.c.created_at < end,
+                *_where_filters(QUERIES, filters),
+            )
+            .order_by(QUERIES.c.id)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [RawQuestion(*row) for row in rows]  # type: ignore[call-arg]
+
+    async def texts(self, query_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+        """The person (user id) and scrubbed text of logged questions still in the log."""
+        if not query_ids:
+            return {}
+        rows = await self.session.execute(
+            select(QUERIES.c.id, QUERIES.c.user_id, QUERIES.c.text_scrubbed).where(
+                QUERIES.c.id.in_(list(query_ids))
+            )
+        )
+        return {int(i): (int(u), str(t)) for i, u, t in rows.all()}
+
+    async def texts_of(
+        self, user_ids: Sequence[int], start: dt.datetime, end: dt.datetime
+    ) -> dict[int, list[str]]:
+        """Everything these people wrote in ``[start, end)``: where the names they gave are."""
+        out: dict[int, list[str]] = {}
+        if not user_ids:
+            return out
+        rows = await self.session.execute(
+            select(QUERIES.c.user_id, QUERIES.c.text_scrubbed).where(
+                QUERIES.c.user_id.in_(list(user_ids)),
+                QUERIES.c.created_at >= start,
+                QUERIES.c.created_at < end,
+            )
+        )
+        for user_id, text in rows.all():
+            out.setdefault(int(user_id), []).append(str(text))
+        return out
+
+    async def handoffs(
+        self, user_ids: Sequence[int], start: dt.datetime, end: dt.datetime
+    ) -> dict[int, list[dt.datetime]]:
+        """When each of these people had a ticket opened in ``[start, end)`` (sorted)."""
+        out: dict[int, list[dt.datetime]] = {}
+        ids = sorted(set(user_ids))
+        for offset in range(0, len(ids), 5_000):
+            part = ids[offset : offset + 5_000]
+            rows = await self.session.execute(
+                select(TICKETS.c.user_id, TICKETS.c.opened_at).where(
+                    TICKETS.c.user_id.in_(part),
+                    TICKETS.c.opened_at >= start,
+                    TICKETS.c.opened_at < end,
+                )
+            )
+            for user_id, opened_at in rows.all():
+                out.setdefault(int(user_id), []).append(opened_at)
+        for times in out.values():
+            times.sort()
+        return out
+
+    # -- the desk --------------------------------------------------------------------------
+
+    async def desk_tickets(
+        self, start: dt.datetime, end: dt.datetime, filters: Any
+    ) -> list[DeskTicket]:
+        """Tickets opened or closed in ``[start, end)``."""
+        columns = (
+            TICKETS.c.id,
+            TICKETS.c.user_id,
+            TICKETS.c.state,
+            TICKETS.c.close_reason,
+            TICKETS.c.lang,
+            TICKETS.c.platform,
+            TICKETS.c.audience,
+            TICKETS.c.opened_at,
+            TICKETS.c.first_response_at,
+            TICKETS.c.closed_at,
+        )
+        where = _where_filters(TICKETS, filters)
+        opened = select(*columns).where(
+            TICKETS.c.opened_at >= start, TICKETS.c.opened_at < end, *where
+        )
+        closed = select(*columns).where(
+            TICKETS.c.closed_at >= start,
+            TICKETS.c.closed_at < end,
+            TICKETS.c.opened_at < start,
+            *where,
+        )
+        rows = (await self.session.execute(opened.union_all(closed))).all()
+        return [DeskTicket(*row) for row in rows]  # type: ignore[call-arg]
+
+    async def waiting_now(self, filters: Any) -> list[int | None]:
+        """The people (user ids) of the tickets waiting for a consultant now."""
+        rows = await self.session.execute(
+            select(TICKETS.c.user_id).where(
+                TICKETS.c.state == "waiting", *_where_filters(TICKETS, filters)
+            )
+        )
+        return [None if u is None else int(u) for (u,) in rows.all()]
+
+    async def desk_ratings(
+        self, start: dt.datetime, end: dt.datetime, filters: Any
+    ) -> list[DeskRating]:
+        rows = await self.session.execute(
+            select(
+                TICKETS.c.user_id,
+                TICKETS.c.lang,
+                RATINGS.c.score,
+                RATINGS.c.comment.is_not(None),
+            )
+            .select_from(RATINGS.join(TICKETS, TICKETS.c.id == RATINGS.c.ticket_id))
+            .where(
+                and_(RATINGS.c.created_at >= start, RATINGS.c.created_at < end),
+                *_where_filters(TICKETS, filters),
+            )
+        )
+        return [
+            DeskRating(None if u is None else int(u), str(lang), int(score), bool(comment))
+            for u, lang, score, comment in rows.all()
+        ]
