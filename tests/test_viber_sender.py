@@ -13,7 +13,7 @@ from conftest import Clock
 from sqlalchemy import select
 from viber_double import FIRST_TOKEN, ViberApiDouble, ViberUser
 
-from bot.db import Database, Repository
+from bot.db import Database
 from bot.db.models import OutboxMessage, User
 from bot.engine import IdentityTranslator
 from bot.messengers.viber.client import ViberClient, ViberStatusError, ViberUnavailable
@@ -228,13 +228,13 @@ async def test_client_status_errors_say_what_happened(
 
 
 async def make_viber_user(db: Database, clock: Clock, user_id: str) -> int:
-    async with db.transaction() as session:
-        return (await Repository(session).touch_user("viber", user_id, clock())).id
+    async with db.transaction() as uow:
+        return (await uow.people.touch("viber", user_id, clock())).id
 
 
 async def enqueue(db: Database, clock: Clock, reply: Reply, user_id: int | None) -> None:
-    async with db.transaction() as session:
-        await Repository(session).enqueue([(reply, user_id)], clock())
+    async with db.transaction() as uow:
+        await uow.outbox.enqueue([(reply, user_id)], clock())
 
 
 async def outbox_rows(db: Database) -> list[OutboxMessage]:

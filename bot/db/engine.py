@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,12 @@ from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from bot.db.driver import DRIVER_CONNECTION, translated
 from bot.db.sqlite import inline_connector
+from bot.db.unit import UnitOfWork
 
 #: How long a SQLite connection waits for another process's write lock, milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 5_000
@@ -148,31 +148,25 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str | URL, **kwargs: Any) -> Database:
-        if not is_sqlite(url):  # transactions are the driver's (see transaction())
-            kwargs.setdefault("isolation_level", "AUTOCOMMIT")
         return cls(create_engine(url, **kwargs))
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed on normal exit, rolled back on error.
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work in one transaction: committed on normal exit, rolled back on error.
 
         On SQLite the process's write transactions take turns (one writer), and each takes
-        the database's write lock when it begins. Read-only work can use :attr:`sessions`.
-
-        On PostgreSQL the transaction is asyncpg's, on a connection SQLAlchemy keeps in
-        ``AUTOCOMMIT`` mode (:meth:`from_url`): the session's statements run inside it, and so
-        do the repository's hot statements, which go to the driver directly (:mod:`bot.db.driver`).
+        the database's write lock when it begins. Read-only work can use :meth:`read`.
         """
         if self._write_lock is None:
-            async with self._driver_transaction() as session:
-                yield session
+            async with self.sessions() as session, session.begin():
+                yield UnitOfWork(session)
             return
         async with self._write_lock:
             session = self.sessions()
             try:
                 async with session.begin():
                     await session.connection(execution_options={_SQLITE_WRITE: True})
-                    yield session
+                    yield UnitOfWork(session)
             finally:
                 # Not ``async with session``: its exit closes in a task of its own, so that a
                 # cancellation cannot cut the close short, at three turns of the event loop
@@ -181,44 +175,10 @@ class Database:
                 await session.close()
 
     @contextlib.asynccontextmanager
-    async def _driver_transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.engine.connect() as connection:
-            pooled = await connection.get_raw_connection()
-            adapted: Any = pooled.dbapi_connection
-            if adapted.isolation_level != "autocommit":
-                raise RuntimeError("a PostgreSQL Database needs an AUTOCOMMIT engine: from_url")
-            driver: Any = pooled.driver_connection  # asyncpg.Connection
-            session = AsyncSession(
-                bind=connection, expire_on_commit=False, info={DRIVER_CONNECTION: driver}
-            )
-            transaction = driver.transaction()
-            try:
-                await _translating(transaction.start())
-                yield session
-                if session.new or session.dirty or session.deleted:
-                    await session.flush()  # the ORM's pending writes, before COMMIT
-                await _translating(transaction.commit())
-                if session.in_transaction():
-                    # Nothing reaches the server (AUTOCOMMIT): this runs the session's
-                    # after_commit hooks, now that the work is committed.
-                    await session.commit()
-            except BaseException:
-                if driver.is_in_transaction():
-                    with contextlib.suppress(Exception):
-                        await transaction.rollback()
-                raise
-            finally:
-                if session.in_transaction() or session.identity_map:
-                    await session.close()
-                if driver.is_in_transaction():  # never back to the pool inside a transaction
-                    await connection.invalidate()
+    async def read(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work for reading only: no write lock taken, nothing committed."""
+        async with self.sessions() as session:
+            yield UnitOfWork(session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-async def _translating(step: Awaitable[None]) -> None:
-    try:
-        await step
-    except Exception as error:
-        raise translated(error) from error
