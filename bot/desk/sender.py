@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.desk.store import SqlDeskStore
+from bot.markup import escape_markup
 from bot.outbox import utcnow
 from bot.ports import (
     Delivered,
@@ -327,7 +328,7 @@ class DeskSender:
             code=pseudonym_code(self.pseudonym_key, ticket.person)
         )
         if self.show_names and ticket.person_name:
-            return f"{ticket.person_name} ({label})"
+            return f"{escape_markup(ticket.person_name)} ({label})"
         return label
 
     async def _load(self, ticket_id: int) -> Ticket | None:

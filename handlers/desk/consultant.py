@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.markup import escape_markup
 from faq.languages import LANGS
 from handlers import ids
 from handlers.desk import billing
@@ -115,7 +116,7 @@ async def _langs(
         languages = me.languages
     ctx.reply(
         t.gettext("🗣 {name} speaks: {langs}").format(
-            name=me.display_name, langs=" ".join(languages).upper() or "—"
+            name=escape_markup(me.display_name), langs=" ".join(languages).upper() or "—"
         ),
         kind="desk",
     )
@@ -189,7 +190,7 @@ async def _faq(
             desk,
             ticket.id,
             t.gettext("📤 {name} sent the answer “{title}”.").format(
-                name=me.display_name, title=entry.title.get(t.lang)
+                name=escape_markup(me.display_name), title=entry.title.get(t.lang)
             ),
             silent=True,
         )
@@ -278,7 +279,7 @@ async def take(
             to_ticket(
                 desk,
                 ticket.id,
-                t.gettext("✋ {name} took the ticket.").format(name=me.display_name),
+                t.gettext("✋ {name} took the ticket.").format(name=escape_markup(me.display_name)),
                 op="card",
                 silent=True,
             )
@@ -301,7 +302,9 @@ async def take(
         return False
     if fresh.is_open:
         text = t.gettext("{name}: ticket #{number} is already taken by {owner}.").format(
-            name=me.display_name, number=fresh.id, owner=fresh.consultant_name or "?"
+            name=escape_markup(me.display_name),
+            number=fresh.id,
+            owner=escape_markup(fresh.consultant_name or "?"),
         )
     else:
         text = t.gettext("Ticket #{number} is already closed.").format(number=fresh.id)
@@ -334,7 +337,7 @@ async def close(
         to_ticket(
             desk,
             ticket.id,
-            t.gettext("✅ {name} closed the ticket.").format(name=me.display_name),
+            t.gettext("✅ {name} closed the ticket.").format(name=escape_markup(me.display_name)),
             op="close",
             silent=True,
         )
@@ -390,10 +393,12 @@ async def _transfer(
         _say_already_closed(desk, ctx, ticket, t)
         return
     if target is None:
-        text = t.gettext("↩️ {name} put the ticket back in the queue.").format(name=me.display_name)
+        text = t.gettext("↩️ {name} put the ticket back in the queue.").format(
+            name=escape_markup(me.display_name)
+        )
     else:
         text = t.gettext("🔀 {name} handed the ticket to {target}.").format(
-            name=me.display_name, target=target.display_name
+            name=escape_markup(me.display_name), target=escape_markup(target.display_name)
         )
     ctx.replies.append(to_ticket(desk, ticket.id, text, op="card"))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.markup import escape_markup
 from handlers import ids
 from handlers.desk.common import desk_t, to_general, to_ticket, wait_in_words, when_in_words
 from handlers.desk.model import BUTTON_PREFIX, NewTicket, Origin, Ticket
@@ -185,7 +186,9 @@ async def intercept(desk: ConsultantDesk, ctx: TurnContext) -> bool:
                     desk,
                     desk_t(desk, ctx)
                     .gettext("💬 Comment on ticket #{number}: «{comment}»")
-                    .format(number=pending.ticket_id, comment=event.text.strip()[:1000]),
+                    .format(
+                        number=pending.ticket_id, comment=escape_markup(event.text.strip()[:1000])
+                    ),
                     silent=True,
                 )
             )
@@ -236,7 +239,7 @@ async def relay(
     media = event.media
     if media is None:
         await store.record(ticket.id, "in", "text", event.text)
-        ctx.replies.append(to_ticket(desk, ticket.id, f"👤 {event.text}"))
+        ctx.replies.append(to_ticket(desk, ticket.id, f"👤 {escape_markup(event.text)}"))
         kind = _urgent_kind(ctx) if check_urgent and not ticket.urgent else None
         if kind is not None:
             from handlers.handoff import urgent
@@ -247,7 +250,7 @@ async def relay(
     await store.record(ticket.id, "in", media.kind.value, caption)
     text = ""
     if media.kind in CAPTIONED_MEDIA:
-        text = f"👤 {caption}" if caption else "👤"
+        text = f"👤 {escape_markup(caption)}" if caption else "👤"
     ctx.replies.append(to_ticket(desk, ticket.id, text, media=media))
 
 

@@ -1,0 +1,91 @@
+"""The desk against careless and hostile use (issue 18, items 3, 5, 6), end to end: ``serve``
+with the real python-telegram-bot against the Bot API double, the real conversation and a
+real database."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from telegram_double import BotApiDouble, FakeUser, SentMessage
+from telegram_harness import bot_settings, running_bot
+
+from bot.settings import Settings
+
+DESK = -1001987654321
+PERSON = FakeUser(2001, first_name="Oksana", language_code="uk")
+OLENA = FakeUser(7001, first_name="Olena", last_name="Koval", language_code="uk")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApiDouble]:
+    async with BotApiDouble() as double:
+        double.add_forum_group(DESK)
+        yield double
+
+
+def desk_settings(api: BotApiDouble, db_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "consultant_chat_id": DESK,
+        "desk_hours": "",
+        "desk_reminder_interval_seconds": 3600.0,
+        "consultants": str(OLENA.id),
+    }
+    values.update(overrides)
+    return bot_settings(api, db_url, **values)
+
+
+def topics(api: BotApiDouble) -> dict[int, str]:
+    return {thread: topic.name for (chat, thread), topic in api.topics.items() if chat == DESK}
+
+
+async def wait_for_topic(api: BotApiDouble) -> int:
+    await api.wait_until(lambda: len(topics(api)) >= 1, what="the desk topic")
+    thread = max(topics(api))
+    await api.wait_until(lambda: len(api.sent_to(DESK, thread)) >= 1, what="the card")
+    return thread
+
+
+def shows_literally(message: SentMessage, typed: str) -> bool:
+    """The group shows ``typed`` character for character, with no formatting or link made of
+    it (the HTML sent holds it escaped, outside any tag)."""
+    return typed in message.text and html.escape(typed, quote=False) in message.raw
+
+
+# -- item 6: formatting injection ------------------------------------------------------------
+
+HOSTILE = "**ПЕРЕВІРЕНО** [gov.pl](https://evil.example/login) - дайте номер паспорта"
+HOSTILE_NAME = FakeUser(2002, first_name="**Admin**", last_name="[x](https://evil.example)")
+
+
+async def test_what_a_person_writes_reaches_the_desk_as_plain_text(
+    api: BotApiDouble, db_url: str
+) -> None:
+    async with running_bot(desk_settings(api, db_url, desk_show_names=True)):
+        api.text(HOSTILE_NAME, "Хочу поговорити з консультантом")
+        thread = await wait_for_topic(api)
+        card = api.sent_to(DESK, thread)[0]
+        assert shows_literally(card, "**Admin** [x](https://evil.example)")
+        assert "<a " not in card.raw and card.raw.count("<b>") == 1  # the card's own heading
+
+        api.text(HOSTILE_NAME, HOSTILE)
+        await api.wait_until(
+            lambda: len([m for m in api.sent_to(DESK, thread) if "ПЕРЕВІРЕНО" in m.text]) >= 1,
+            what="the relayed message",
+        )
+        relayed = [m for m in api.sent_to(DESK, thread) if "ПЕРЕВІРЕНО" in m.text][-1]
+        assert shows_literally(relayed, HOSTILE) and "<" not in relayed.raw
+        assert relayed.params.get("link_preview_options") in (
+            {"is_disabled": True},
+            '{"is_disabled": true}',
+        )
+
+        api.media(HOSTILE_NAME, "photo", caption=HOSTILE)
+        await api.wait_until(
+            lambda: any(m.method == "sendPhoto" for m in api.sent_to(DESK, thread)),
+            what="the photo",
+        )
+        photo = next(m for m in api.sent_to(DESK, thread) if m.method == "sendPhoto")
+        assert shows_literally(photo, HOSTILE) and "<" not in photo.raw
