@@ -63,6 +63,7 @@ def settings(**overrides: Any) -> Settings:
         "desk_reminder_minutes": 30,
         "desk_reopen_hours": 24,
         "desk_pseudonym_key": "test-key",
+        "consultants": f"{OLENA} {TARAS}",  # the consultants' list (issue 18 item 5)
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

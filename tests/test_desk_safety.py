@@ -89,3 +89,75 @@ async def test_what_a_person_writes_reaches_the_desk_as_plain_text(
         )
         photo = next(m for m in api.sent_to(DESK, thread) if m.method == "sendPhoto")
         assert shows_literally(photo, HOSTILE) and "<" not in photo.raw
+
+
+# -- item 5: only consultants act as consultants ------------------------------------------
+
+STRANGER = FakeUser(7100, first_name="Mykola", username="mykola_k", language_code="uk")
+ADMIN = FakeUser(7200, first_name="Iryna", language_code="uk")
+REFUSAL = "only the desk's consultants"
+
+
+async def test_only_consultants_take_and_write_and_admins_manage_the_list(
+    api: BotApiDouble, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.set_member(DESK, ADMIN.id, "administrator")
+    async with running_bot(desk_settings(api, db_url, desk_lang="en")):
+        api.text(PERSON, "Хочу поговорити з консультантом")
+        thread = await wait_for_topic(api)
+        card = api.sent_to(DESK, thread)[0]
+        ticket = int(topics(api)[thread].split("#", 1)[1].split(" ", 1)[0])
+        await api.wait_until(
+            lambda: any(f"#{ticket}" in m.text for m in api.sent_to(PERSON.id)), what="the ack"
+        )
+        to_person = len(api.sent_to(PERSON.id))
+
+        api.callback(
+            STRANGER, f"dk:take:{ticket}", message_id=card.message_id, chat=api.chat_of(DESK)
+        )
+        api.group_message(DESK, STRANGER, "Надішліть номер паспорта", thread_id=thread)
+        await api.wait_until(
+            lambda: any(REFUSAL in m.text for m in api.sent_to(DESK, thread)),
+            what="the refusal in the topic",
+        )
+        api.group_message(DESK, STRANGER, "/desk add @mykola_k")
+        await api.wait_until(
+            lambda: any("Only the group's admins" in m.text for m in api.sent_to(DESK)),
+            what="the non-admin's /desk refused",
+        )
+        assert (
+            "Mykola" not in caplog.text
+            and "7100" not in caplog.text
+            and "mykola" not in caplog.text
+        )
+        assert "refused a button" in caplog.text and "refused a message" in caplog.text
+        assert not any("Надішліть" in m.text for m in api.sent_to(PERSON.id)[to_person:])
+        assert not any("консультант узяв" in m.text.lower() for m in api.sent_to(PERSON.id))
+        assert "Mykola" not in api._messages[(DESK, card.message_id)]["text"]
+
+        api.group_message(DESK, ADMIN, "/desk add @mykola_k")
+        await api.wait_until(
+            lambda: any("Added to the consultants: @mykola_k" in m.text for m in api.sent_to(DESK)),
+            what="the admin's /desk add",
+        )
+        api.callback(
+            STRANGER, f"dk:take:{ticket}", message_id=card.message_id, chat=api.chat_of(DESK)
+        )
+        await api.wait_until(
+            lambda: "Mykola" in api._messages[(DESK, card.message_id)]["text"],
+            what="the added consultant took the ticket",
+        )
+        api.group_message(DESK, ADMIN, "/desk remove @mykola_k")
+        await api.wait_until(
+            lambda: any(
+                "Removed from the consultants: @mykola_k" in m.text for m in api.sent_to(DESK)
+            ),
+            what="the admin's /desk remove",
+        )
+        refusals = len([m for m in api.sent_to(DESK, thread) if REFUSAL in m.text])
+        api.group_message(DESK, STRANGER, "Ще одне питання", thread_id=thread)
+        await api.wait_until(
+            lambda: len([m for m in api.sent_to(DESK, thread) if REFUSAL in m.text]) > refusals,
+            what="refused again once removed",
+        )
+        assert not any("Ще одне питання" in m.text for m in api.sent_to(PERSON.id))

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot import metrics
@@ -24,7 +26,7 @@ from bot.desk.sender import DeskSender, DeskTopics
 from bot.desk.store import SqlDeskStore
 from bot.i18n import translator_for as catalogs
 from bot.outbox import utcnow
-from bot.ports import MessageSender, ReplyWindow
+from bot.ports import DeliveryError, MessageSender, ReplyWindow
 from handlers.desk import ConsultantDesk, DeskConfig
 from handlers.desk.billing import FreeWindow
 from handlers.model import Address, Platform
@@ -35,6 +37,17 @@ if TYPE_CHECKING:
     from handlers.context import TranslatorFactory, TurnContext
 
 Handler = Callable[["TurnContext"], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+#: How long an answer to "is this member an admin of the desk group?" is trusted.
+ADMIN_CACHE_SECONDS = 300.0
+
+
+class GroupAdmins(Protocol):
+    """Who administers the desk group (Telegram: getChatMember)."""
+
+    async def is_admin(self, chat_id: str, user_id: int) -> bool: ...
 
 
 def record_metrics(events: Iterable[tuple[str, Any]]) -> None:
@@ -63,7 +76,10 @@ def desk_config(settings: Settings) -> DeskConfig:
         hours = WorkingHours.from_text(
             settings.desk_hours, settings.desk_timezone, observe_holidays=settings.desk_holidays
         )
+    ids, usernames = settings.consultant_allow_list()
     return DeskConfig(
+        consultant_ids=ids,
+        consultant_usernames=usernames,
         chat_id=str(settings.consultant_chat_id),
         desk_lang=settings.desk_lang,
         reopen_window=dt.timedelta(hours=settings.desk_reopen_hours),
@@ -82,9 +98,16 @@ class DeskRuntime:
         translator_for: TranslatorFactory = catalogs,
         clock: Callable[[], dt.datetime] = utcnow,
         free_window: FreeWindow | None = None,
+        admins: GroupAdmins | None = None,
     ) -> None:
         self.settings = settings
-        self.config = dataclasses.replace(desk_config(settings), free_window=free_window)
+        self.admins = admins
+        self.config = dataclasses.replace(
+            desk_config(settings),
+            free_window=free_window,
+            is_admin=self._is_admin if admins is not None else None,
+        )
+        self._admin_cache: dict[int, tuple[bool, float]] = {}
         self.translator_for = translator_for
         self.clock = clock
         self.desk = ConsultantDesk(self.config, self._store_for)
@@ -104,6 +127,24 @@ class DeskRuntime:
         )
         uow.on_commit(lambda: record_metrics(store.events))
         return store
+
+    async def _is_admin(self, telegram_user_id: int) -> bool:
+        """An admin of the desk group (Telegram's getChatMember), remembered for a few
+        minutes: asked only for members not on the consultants' list, and for /desk."""
+        assert self.admins is not None
+        now = time.monotonic()
+        known = self._admin_cache.get(telegram_user_id)
+        if known is not None and now - known[1] < ADMIN_CACHE_SECONDS:
+            return known[0]
+        try:
+            admin = await self.admins.is_admin(self.config.chat_id, telegram_user_id)
+        except DeliveryError as exc:
+            log.warning("desk: cannot ask Telegram who the group's admins are (%s)", exc)
+            return False
+        self._admin_cache[telegram_user_id] = (admin, now)
+        while len(self._admin_cache) > 1000:
+            self._admin_cache.pop(next(iter(self._admin_cache)))
+        return admin
 
     async def flood_exempt(self, ctx: TurnContext) -> bool:
         """Bursts that reach a human are never dropped by the engine's flood control:
@@ -169,7 +210,7 @@ def attach_desk(
     telegram = next((s for s in senders if s.platform is Platform.TELEGRAM), None)
     if settings.consultant_chat_id is None or telegram is None or topics is None:
         return None, senders
-    runtime = DeskRuntime(settings, free_window=free_window_of(senders))
+    runtime = DeskRuntime(settings, free_window=free_window_of(senders), admins=topics)
     wrapped = runtime.wrap_sender(telegram, topics)
     return runtime, [wrapped if s is telegram else s for s in senders]
 

@@ -64,6 +64,10 @@ AFTER_CONTENT_WAIT = 5.0
 class DeskTopics(ForumTopics, MessageEditor, Protocol):
     """What the desk needs from the messenger besides sending."""
 
+    async def is_admin(self, chat_id: str, user_id: int) -> bool:
+        """Whether the member administers the group (the desk's admins, issue 18 item 5)."""
+        ...
+
 
 def pseudonym_code(key: bytes, address: Address) -> str:
     """Four hex digits from a keyed hash of the person's account: stable for one person,

@@ -26,8 +26,8 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.desk_models import Consultant as ConsultantRow
+from bot.db.desk_models import DeskAllowed, TicketMessage, TicketRating
 from bot.db.desk_models import Ticket as TicketRow
-from bot.db.desk_models import TicketMessage, TicketRating
 from bot.db.unit import UnitOfWork
 from bot.privacy import scrub
 from handlers.desk.model import (
@@ -463,6 +463,40 @@ class SqlDeskStore:
     async def consultants(self) -> list[Consultant]:
         rows = await self.session.scalars(select(ConsultantRow).order_by(ConsultantRow.id))
         return [_consultant(row) for row in rows.all()]
+
+    # -- the allow-list --------------------------------------------------------------------
+
+    async def is_allowed(self, telegram_user_id: int, username: str | None) -> bool:
+        match = DeskAllowed.telegram_user_id == telegram_user_id
+        if username:
+            match = or_(match, DeskAllowed.username == username.lower())
+        return (await self.session.scalar(select(DeskAllowed.id).where(match).limit(1))) is not None
+
+    def _who(self, who: int | str) -> Any:
+        if isinstance(who, int):
+            return DeskAllowed.telegram_user_id == who
+        return DeskAllowed.username == who.lower()
+
+    async def allow(self, who: int | str) -> bool:
+        values: dict[str, Any] = {"added_at": self.clock()}
+        if isinstance(who, int):
+            values["telegram_user_id"] = who
+        else:
+            values["username"] = who.lower()[:64]
+        result = await self.session.execute(
+            self._insert(DeskAllowed).values(**values).on_conflict_do_nothing()
+        )
+        return _rowcount(result) == 1
+
+    async def disallow(self, who: int | str) -> bool:
+        result = await self.session.execute(delete(DeskAllowed).where(self._who(who)))
+        return _rowcount(result) >= 1
+
+    async def allowed(self) -> list[int | str]:
+        rows = await self.session.execute(
+            select(DeskAllowed.telegram_user_id, DeskAllowed.username).order_by(DeskAllowed.id)
+        )
+        return [uid if uid is not None else str(name) for uid, name in rows.all()]
 
     # -- ratings -------------------------------------------------------------------------
 

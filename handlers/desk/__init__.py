@@ -46,6 +46,10 @@ class Schedule(Protocol):
     def next_opening(self, moment: dt.datetime) -> dt.datetime | None: ...
 
 
+#: ``telegram user id -> is an admin of the desk group?`` (Telegram's getChatMember, cached).
+AdminCheck = Callable[[int], Awaitable[bool]]
+
+
 @dataclass(frozen=True)
 class DeskConfig:
     """The desk's settings, as the handlers need them (built from :mod:`bot.settings`)."""
@@ -60,6 +64,11 @@ class DeskConfig:
     # Viber (issue 5): "is a message to this person free now?", from the messengers' senders
     # (bot.ports.ReplyWindow); None: every message is. See handlers.desk.billing.
     free_window: FreeWindow | None = None
+    # Issue 18 item 5: who acts as a consultant besides those added with /desk add — the
+    # CONSULTANTS setting (ids, lower-case usernames) and the group's admins.
+    consultant_ids: frozenset[int] = frozenset()
+    consultant_usernames: frozenset[str] = frozenset()
+    is_admin: AdminCheck | None = None
 
     @property
     def address(self) -> Address:

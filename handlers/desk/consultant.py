@@ -11,8 +11,11 @@ the group is where consultants talk to each other too.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from typing import TYPE_CHECKING
 
+from bot import metrics
 from bot.markup import escape_markup
 from faq.languages import LANGS
 from handlers import ids
@@ -35,7 +38,11 @@ if TYPE_CHECKING:
     from handlers.desk import ConsultantDesk
     from handlers.desk.model import DeskStore
 
+log = logging.getLogger(__name__)
+
 NOTE_MARK = "!"
+#: What only consultants may use (``/help`` is for everyone in the group; ``/desk`` for admins).
+CONSULTANT_COMMANDS = frozenset({"take", "close", "transfer", "faq", "send", "langs", "queue"})
 NO_REPLY_WORDS = frozenset({"noreply", "no_reply", "no-reply", "nr"})
 
 
@@ -53,17 +60,142 @@ async def on_event(desk: ConsultantDesk, ctx: TurnContext) -> None:
     except ValueError:
         return
     store = desk.store(ctx)
+    thread = event.address.thread_id
+    if event.kind is EventKind.COMMAND and (event.command or "").lower() == "desk":
+        await _desk_command(desk, ctx, store, telegram_id)
+        return
+    if not await is_consultant(desk, store, telegram_id, event.sender.username):
+        await _refuse(desk, ctx, store, thread)
+        return
     me = await store.consultant(telegram_id, event.sender.display_name)
     if event.kind is EventKind.BUTTON:
         await _on_button(desk, ctx, store, me)
         return
-    thread = event.address.thread_id
     ticket = await store.ticket_in_thread(thread) if thread is not None else None
     confirmed, ctx.event = billing.confirmation(event)  # "/send …": a billed message, confirmed
     if ctx.event.kind is EventKind.COMMAND:
         await _on_command(desk, ctx, store, me, ticket)
     elif ticket is not None:
         await _on_message(desk, ctx, store, me, ticket, confirmed=confirmed)
+
+
+# -- who acts as a consultant (issue 18 item 5) ----------------------------------------------
+
+
+async def is_consultant(
+    desk: ConsultantDesk, store: DeskStore, telegram_id: int, username: str | None
+) -> bool:
+    """On ``CONSULTANTS``, added with ``/desk add``, or an admin of the desk group."""
+    config = desk.config
+    name = (username or "").lower()
+    if telegram_id in config.consultant_ids or (name and name in config.consultant_usernames):
+        return True
+    if await store.is_allowed(telegram_id, name or None):
+        return True
+    return config.is_admin is not None and await config.is_admin(telegram_id)
+
+
+def _action_of(ctx: TurnContext) -> str | None:
+    """What a member tried to do as a consultant (``None``: nothing a consultant does — talk in
+    General, an internal-looking note, ``/help``)."""
+    event = ctx.event
+    if event.kind is EventKind.BUTTON:
+        prefix, _args = ids.parse(event.payload)
+        return "button" if prefix == BUTTON_PREFIX else None
+    if event.kind is EventKind.COMMAND:
+        command = (event.command or "").lower()
+        if command in ("help", "start"):
+            return None
+        return "command" if command in CONSULTANT_COMMANDS else None
+    if event.address.thread_id is None:
+        return None
+    if event.kind is EventKind.TEXT and event.text.lstrip().startswith(NOTE_MARK):
+        return None
+    return "message"
+
+
+async def _refuse(
+    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, thread: int | None
+) -> None:
+    """Politely, in the group; logged and counted without anything that names the member."""
+    action = _action_of(ctx)
+    if action is None:
+        if ctx.event.kind is EventKind.COMMAND and (ctx.event.command or "") in ("help", "start"):
+            ctx.reply(desk_help(desk_t(desk, ctx)), kind="desk")
+        return
+    if action == "message" and thread is not None and await store.ticket_in_thread(thread) is None:
+        return  # a topic that is not a ticket's: the group talking
+    metrics.DESK_REFUSED.labels(action).inc()
+    log.warning("desk: refused a %s from a group member not on the consultants' list", action)
+    t = desk_t(desk, ctx)
+    text = t.gettext(
+        "Sorry, only the desk's consultants can take tickets and write to people, so nothing "
+        "was done or sent. A desk admin can add you with /desk add @username."
+    )
+    if ctx.event.kind is EventKind.BUTTON:
+        ctx.reply(text, kind="desk")
+        return
+    where = dataclasses.replace(desk.config.address, thread_id=thread)
+    ctx.replies.append(Reply(where, text, meta={"kind": "desk"}))
+
+
+async def _desk_command(
+    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, telegram_id: int
+) -> None:
+    """``/desk add @name`` · ``/desk remove @name`` · ``/desk list`` (admins of the group);
+    plain ``/desk``: the help."""
+    t = desk_t(desk, ctx)
+    args = [a.strip(",;") for a in ctx.event.args]
+    verb = args[0].lower() if args else ""
+    if verb not in ("add", "remove", "list"):
+        ctx.reply(desk_help(t), kind="desk")
+        return
+    if desk.config.is_admin is None or not await desk.config.is_admin(telegram_id):
+        metrics.DESK_REFUSED.labels("desk_admin").inc()
+        log.warning("desk: refused /desk %s from a member who is not an admin of the group", verb)
+        ctx.reply(
+            t.gettext("Only the group's admins can change the consultants' list."), kind="desk"
+        )
+        return
+    if verb == "list":
+        listed = [f"@{w}" if isinstance(w, str) else str(w) for w in await store.allowed()]
+        listed += sorted(f"@{n}" for n in desk.config.consultant_usernames)
+        listed += sorted(str(i) for i in desk.config.consultant_ids)
+        ctx.reply(
+            t.gettext("Consultants (besides the group's admins): {names}").format(
+                names=escape_markup(", ".join(dict.fromkeys(listed)) or "—")
+            ),
+            kind="desk",
+        )
+        return
+    who = [_member(a) for a in args[1:]]
+    if not who or any(w is None for w in who):
+        ctx.reply(
+            t.gettext("Usage: /desk add @username (or a Telegram user id), /desk remove @username"),
+            kind="desk",
+        )
+        return
+    done = []
+    for member in who:
+        assert member is not None
+        changed = await (store.allow(member) if verb == "add" else store.disallow(member))
+        if changed:
+            done.append(f"@{member}" if isinstance(member, str) else str(member))
+    names = escape_markup(", ".join(done) or "—")
+    if verb == "add":
+        text = t.gettext("✅ Added to the consultants: {names}").format(names=names)
+    else:
+        text = t.gettext("Removed from the consultants: {names}").format(names=names)
+    ctx.reply(text, kind="desk")
+
+
+def _member(word: str) -> int | str | None:
+    """``@name`` → ``"name"``, ``12345`` → ``12345``; anything else → ``None``."""
+    if word.isdigit():
+        return int(word)
+    name = word.removeprefix("@").lower()
+    valid = 5 <= len(name) <= 32 and name.replace("_", "").isalnum() and name.isascii()
+    return name if word.startswith("@") and valid else None
 
 
 # -- commands ------------------------------------------------------------------------------

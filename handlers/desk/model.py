@@ -183,6 +183,23 @@ class DeskStore(Protocol):
 
     async def consultants(self) -> list[Consultant]: ...
 
+    # -- the allow-list (besides the group's admins and CONSULTANTS) -------------------------
+    async def is_allowed(self, telegram_user_id: int, username: str | None) -> bool:
+        """Whether a desk admin added this member with ``/desk add``."""
+        ...
+
+    async def allow(self, who: int | str) -> bool:
+        """Add a Telegram id or a username (lower case, no ``@``); ``False``: already there."""
+        ...
+
+    async def disallow(self, who: int | str) -> bool:
+        """Remove a Telegram id or a username; ``False``: it was not there."""
+        ...
+
+    async def allowed(self) -> list[int | str]:
+        """Everyone added with ``/desk add``."""
+        ...
+
     # -- ratings -------------------------------------------------------------------------
     async def rate(self, ticket_id: int, user_id: int, score: int) -> PendingComment | None:
         """Store the rating of the ticket's latest closing (once); ``None`` when the ticket

@@ -59,6 +59,12 @@ class TelegramForumTopics:
             )
         )
 
+    async def is_admin(self, chat_id: str, user_id: int) -> bool:
+        member = await self._run(
+            lambda: self._bot.get_chat_member(chat_id=_chat(chat_id), user_id=user_id)
+        )
+        return member.status in ("creator", "administrator")
+
     async def edit_message(self, reply: Reply, message_id: str) -> None:
         await self._run(
             lambda: self._bot.edit_message_text(
