@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from telegram import Bot as PtbBot
 
     from bot.db import Database
-    from bot.desk.sender import DeskTopics
+    from bot.desk.sync import DeskTopics
     from bot.engine import Core, Handler
     from bot.messengers.viber import ViberOutlet
     from bot.settings import Settings
@@ -221,17 +221,11 @@ async def _serve(
         out = outlets(settings, db)
         # The clients close after the outbox has stopped (it sends through them until then).
         stack.push_async_callback(close_adapters)
-        # The consultant desk (CONSULTANT_CHAT_ID): in front of the router, around Telegram's
-        # sender, exempting what reaches a human from flood control.
-        desk, senders = attach_desk(settings, out.senders, out.forum_topics())
+        # The consultant desk (CONSULTANT_CHAT_ID): the engine's middleware (in front of the
+        # router, the flood exemption) and the desk group's one sender (the topic-sync worker).
+        desk = attach_desk(settings, db, out.senders, out.forum_topics(), matcher.kb)
         core: Core = await stack.enter_async_context(
-            running_core(
-                db,
-                senders,
-                matcher=matcher,
-                handler=desk.handler(handler) if desk is not None else handler,
-                flood_exempt=desk.flood_exempt if desk is not None else None,
-            )
+            running_core(db, out.senders, matcher=matcher, handler=handler, middleware=desk)
         )
         adapters.extend(messengers(settings, core.engine, out, db))
         for adapter in adapters:
@@ -239,7 +233,7 @@ async def _serve(
                 return
         await core.outbox.start()  # the senders work now: deliver what waited from before
         if desk is not None:
-            await desk.start(core)
+            await desk.start(core.db)
             stack.push_async_callback(desk.stop)
         http = HttpServer(
             settings.http_host, settings.http_port, readiness=lambda: database_ready(core.db)

@@ -31,7 +31,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
@@ -116,6 +116,16 @@ async def _never_exempt(_ctx: TurnContext) -> bool:
     return False
 
 
+class TurnMiddleware(Protocol):
+    """The one plug-in point into a turn (the desk: :class:`bot.desk.runtime.DeskRuntime`):
+    it runs in front of the handler on the turn's own unit of work, and is asked whether a
+    flooding sender's turn goes through anyway."""
+
+    async def handle(self, ctx: TurnContext, uow: UnitOfWork, inner: Handler) -> None: ...
+
+    async def flood_exempt(self, ctx: TurnContext, uow: UnitOfWork) -> bool: ...
+
+
 class Engine:
     """Implements :class:`bot.ports.EventSink`."""
 
@@ -131,6 +141,7 @@ class Engine:
         clock: Callable[[], dt.datetime] = utcnow,
         flood: FloodPolicy = FloodPolicy(),
         flood_exempt: FloodExempt | None = None,
+        middleware: TurnMiddleware | None = None,
     ) -> None:
         if handler is None:
             from handlers.router import handle
@@ -148,6 +159,7 @@ class Engine:
         #: gives it: staff paste ten messages at once, and a person with an open ticket sends
         #: an album — both are relayed to a human, and none of it may be dropped.
         self.flood_exempt: FloodExempt = flood_exempt or _never_exempt
+        self.middleware = middleware
 
     async def process(self, event: IncomingEvent) -> bool:
         """Handle ``event`` once; ``False`` when its dedupe key was already processed."""
@@ -221,22 +233,30 @@ class Engine:
                 ctx.reply(ctx.t.gettext(ERROR_NOTICE), kind="error")
             else:
                 verdict = self.flood.check((platform, event.sender.user_id), now.timestamp())
-                if verdict != "ok" and await self.flood_exempt(ctx):
+                if verdict != "ok" and await self._exempt(ctx, uow):
                     verdict = "ok"
                 if verdict == "notify":
                     ctx.reply(ctx.t.gettext(FLOOD_NOTICE), kind="flood")
                 elif verdict == "ok":
-                    await self._run_handler(ctx)
+                    await self._run_handler(ctx, uow)
             if user.id not in store.forgotten:
                 await uow.people.save(ctx.user, before=loaded)
             await uow.outbox.enqueue(await self._recipients(uow, ctx.replies, user, store), now)
             return store.decisions, len(ctx.replies)
 
-    async def _run_handler(self, ctx: TurnContext) -> None:
+    async def _exempt(self, ctx: TurnContext, uow: UnitOfWork) -> bool:
+        if self.middleware is not None and await self.middleware.flood_exempt(ctx, uow):
+            return True
+        return await self.flood_exempt(ctx)
+
+    async def _run_handler(self, ctx: TurnContext, uow: UnitOfWork) -> None:
         """Run the handlers; if they fail, the whole turn is rolled back (no savepoint on the
         way of every turn: failures are rare) and :meth:`_process` starts over without them."""
         try:
-            await self.handler(ctx)
+            if self.middleware is not None:
+                await self.middleware.handle(ctx, uow, self.handler)
+            else:
+                await self.handler(ctx)
         except Exception as error:
             log.exception(
                 "handler failed on a %s event",
@@ -313,6 +333,7 @@ async def running_core(
     translator_for: TranslatorFactory = catalogs,
     handler: Handler | None = None,
     flood_exempt: FloodExempt | None = None,
+    middleware: TurnMiddleware | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
 ) -> AsyncIterator[Core]:
     """The outbox (with ``senders``), then the engine that wakes it, and the housekeeping job.
@@ -329,6 +350,7 @@ async def running_core(
         outbox=outbox,
         clock=clock,
         flood_exempt=flood_exempt,
+        middleware=middleware,
     )
     housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, engine.housekeeping))
     try:

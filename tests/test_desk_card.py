@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.desk.sender import pseudonym_code
+from bot.desk.sync import pseudonym_code
 from bot.i18n import translator_for
 from faq.content import KnowledgeBase, load_knowledge_base
 from handlers.desk.card import render_card, topic_name, transfer_buttons

@@ -60,6 +60,7 @@ def upgrade() -> None:
             name=op.f("fk_desk_effects_ticket_id_tickets"),
             ondelete="CASCADE",
         ),
+        sqlite_autoincrement=True,  # ids only grow: they order the queue
     )
     op.create_index("ix_desk_effects_ticket_id", "desk_effects", ["ticket_id", "id"])
 

@@ -187,7 +187,10 @@ class DeskEffect(Base):
     Deleted once done; what a person erased is deleted with their tickets' contents."""
 
     __tablename__ = "desk_effects"
-    __table_args__ = (Index("ix_desk_effects_ticket_id", "ticket_id", "id"),)
+    __table_args__ = (
+        Index("ix_desk_effects_ticket_id", "ticket_id", "id"),
+        {"sqlite_autoincrement": True},  # ids only grow: they order the queue
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int | None] = mapped_column(

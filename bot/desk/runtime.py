@@ -1,13 +1,8 @@
-"""Wiring the desk into ``serve``: what the composition root (:mod:`bot.app`) adds when
-``CONSULTANT_CHAT_ID`` is set.
-
-- :meth:`DeskRuntime.handler`: the desk in front of the conversation router (and ``ctx.desk``
-  set to it, so every handoff opens a ticket);
-- :meth:`DeskRuntime.wrap_sender`: the desk sender around Telegram's sender (forum topics
-  resolved at send time);
-- :meth:`DeskRuntime.start` / :meth:`stop`: binds the sender to the database and runs the
-  reminder job.
-"""
+"""The desk's plug-in point: what the composition root (:mod:`bot.app`) adds when
+``CONSULTANT_CHAT_ID`` is set — one :class:`DeskRuntime`, given to the engine as its
+middleware (:class:`bot.engine.TurnMiddleware`: the desk in front of the router on the turn's
+unit of work, and the flood exemption) and started with the topic-sync worker
+(:mod:`bot.desk.sync`) and the reminder. The outbox knows nothing of the desk."""
 
 from __future__ import annotations
 
@@ -22,18 +17,19 @@ from zoneinfo import ZoneInfo
 from bot import metrics
 from bot.desk.hours import WorkingHours
 from bot.desk.reminder import DeskReminder
-from bot.desk.sender import DeskSender, DeskTopics
 from bot.desk.store import SqlDeskStore
+from bot.desk.sync import DeskTopics, TopicSync
 from bot.i18n import translator_for as catalogs
 from bot.outbox import utcnow
 from bot.ports import DeliveryError, MessageSender, ReplyWindow
 from handlers.desk import ConsultantDesk, DeskConfig
-from handlers.desk.billing import FreeWindow
+from handlers.desk.config import FreeWindow
 from handlers.model import Address, Platform
 
 if TYPE_CHECKING:
-    from bot.engine import Core
+    from bot.db import Database, UnitOfWork
     from bot.settings import Settings
+    from faq.content import KnowledgeBase
     from handlers.context import TranslatorFactory, TurnContext
 
 Handler = Callable[["TurnContext"], Awaitable[None]]
@@ -91,6 +87,11 @@ def desk_config(settings: Settings) -> DeskConfig:
 
 
 class DeskRuntime:
+    """The desk's one plug-in point into the engine (:class:`bot.engine.TurnMiddleware`): in
+    front of the router on each turn's unit of work, the flood exemption, and the topic-sync
+    worker that is the desk group's one sender. Built whole, in dependency order: the
+    database, Telegram's sender and forum topics, the knowledge base."""
+
     def __init__(
         self,
         settings: Settings,
@@ -99,6 +100,7 @@ class DeskRuntime:
         clock: Callable[[], dt.datetime] = utcnow,
         free_window: FreeWindow | None = None,
         admins: GroupAdmins | None = None,
+        sync: SyncParts | None = None,
     ) -> None:
         self.settings = settings
         self.admins = admins
@@ -110,23 +112,44 @@ class DeskRuntime:
         self._admin_cache: dict[int, tuple[bool, float]] = {}
         self.translator_for = translator_for
         self.clock = clock
-        self.desk = ConsultantDesk(self.config, self._store_for)
-        self.sender: DeskSender | None = None
+        self.desk = ConsultantDesk(self.config)
+        self.sync: TopicSync | None = None
+        if sync is not None:
+            self.sync = TopicSync(
+                sync.db,
+                sync.sender,
+                sync.topics,
+                kb=sync.kb,
+                chat_id=self.config.chat_id,
+                translator_for=translator_for,
+                desk_lang=self.config.desk_lang,
+                pseudonym_key=settings.desk_pseudonym_secret(),
+                show_names=self.config.show_names,
+                timezone=self.config.timezone,
+                clock=clock,
+                per_ticket_per_minute=settings.desk_ticket_messages_per_minute,
+            )
         self.reminder: DeskReminder | None = None
 
-    def _store_for(self, ctx: TurnContext) -> SqlDeskStore:
-        """A desk store on the turn's own transaction; its metrics count once it commits."""
-        uow = getattr(ctx.store, "uow", None)
-        if uow is None:
-            raise TypeError("the consultant desk needs the SQL conversation store (bot.db)")
+    def store(self, uow: UnitOfWork) -> SqlDeskStore:
+        """A desk store on a turn's unit of work; its metrics count, and the topic-sync worker
+        wakes, once the turn commits."""
         store = SqlDeskStore(
             uow,
-            lambda: ctx.now,
+            self.clock,
             default_wait=dt.timedelta(minutes=self.settings.desk_expected_wait_minutes),
-            desk_chat_id=self.config.chat_id,
         )
-        uow.on_commit(lambda: record_metrics(store.events))
+
+        def committed() -> None:
+            record_metrics(store.events)
+            if store.queued and self.sync is not None:
+                self.sync.wake()
+
+        uow.on_commit(committed)
         return store
+
+    async def handle(self, ctx: TurnContext, uow: UnitOfWork, inner: Handler) -> None:
+        await self.desk.handle(ctx, self.store(uow), inner)
 
     async def _is_admin(self, telegram_user_id: int) -> bool:
         """An admin of the desk group (Telegram's getChatMember), remembered for a few
@@ -146,73 +169,69 @@ class DeskRuntime:
             self._admin_cache.pop(next(iter(self._admin_cache)))
         return admin
 
-    async def flood_exempt(self, ctx: TurnContext) -> bool:
+    async def flood_exempt(self, ctx: TurnContext, uow: UnitOfWork) -> bool:
         """Bursts that reach a human are never dropped by the engine's flood control:
         consultants in the desk group (an album, a pasted list), and a person whose ticket is
-        open (everything they send is relayed to the desk, not matched)."""
+        open (everything they send is relayed to the desk, not matched — and the topic-sync
+        worker joins a burst into one message, so the desk stays fair)."""
         if self.config.is_desk(ctx.event.address):
             return True
-        return await self._store_for(ctx).open_ticket_of(ctx.user.id) is not None
+        store = SqlDeskStore(uow, self.clock)
+        return await store.open_ticket_of(ctx.user.id) is not None
 
-    def handler(self, inner: Handler | None = None) -> Handler:
-        if inner is None:
-            from handlers.router import handle
-
-            inner = handle
-        return self.desk.wrap(inner)
-
-    def wrap_sender(self, sender: MessageSender, topics: DeskTopics) -> DeskSender:
-        """The desk sender around Telegram's (other platforms' senders stay as they are)."""
-        if sender.platform is not Platform.TELEGRAM:
-            raise ValueError("the consultant desk lives in a Telegram group")
-        self.sender = DeskSender(
-            sender,
-            topics,
-            chat_id=self.config.chat_id,
-            translator_for=self.translator_for,
-            desk_lang=self.config.desk_lang,
-            pseudonym_key=self.settings.desk_pseudonym_secret(),
-            show_names=self.config.show_names,
-            timezone=self.config.timezone,
-            clock=self.clock,
-        )
-        return self.sender
-
-    async def start(self, core: Core) -> None:
-        """Bind the desk sender to the database and run the reminder job (the engine was built
-        with :meth:`flood_exempt`)."""
-        if self.sender is not None:
-            self.sender.bind(core.db, core.engine.kb)
+    async def start(self, db: Database) -> None:
+        """Run the topic-sync worker and the reminder job."""
+        if self.sync is not None:
+            self.sync.start()
+            self.sync.wake()  # effects that waited from before
         self.reminder = DeskReminder(
-            core.db,
+            db,
             chat_id=self.config.chat_id,
             translator_for=self.translator_for,
             desk_lang=self.config.desk_lang,
             threshold=dt.timedelta(minutes=self.settings.desk_reminder_minutes),
             hours=self.config.hours,
             clock=self.clock,
-            wake=core.outbox.wake,
+            wake=self.sync.wake if self.sync is not None else None,
         )
         self.reminder.start(self.settings.desk_reminder_interval_seconds)
-        core.outbox.wake()  # desk messages that waited for the binding
 
     async def stop(self) -> None:
         if self.reminder is not None:
             await self.reminder.stop()
+        if self.sync is not None:
+            await self.sync.stop()
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncParts:
+    """What the topic-sync worker sends with: the database, Telegram's sender and topics, the
+    knowledge base (for topic names and the card)."""
+
+    db: Database
+    sender: MessageSender
+    topics: DeskTopics
+    kb: KnowledgeBase
 
 
 def attach_desk(
-    settings: Settings, senders: Iterable[MessageSender], topics: DeskTopics | None
-) -> tuple[DeskRuntime | None, list[MessageSender]]:
-    """The desk (``None`` without ``CONSULTANT_CHAT_ID`` or Telegram's forum ``topics``) and
-    the senders for the outbox, Telegram's wrapped in the desk sender."""
+    settings: Settings,
+    db: Database,
+    senders: Iterable[MessageSender],
+    topics: DeskTopics | None,
+    kb: KnowledgeBase,
+) -> DeskRuntime | None:
+    """The desk (``None`` without ``CONSULTANT_CHAT_ID`` or Telegram's forum ``topics``)."""
     senders = list(senders)
     telegram = next((s for s in senders if s.platform is Platform.TELEGRAM), None)
     if settings.consultant_chat_id is None or telegram is None or topics is None:
-        return None, senders
-    runtime = DeskRuntime(settings, free_window=free_window_of(senders), admins=topics)
-    wrapped = runtime.wrap_sender(telegram, topics)
-    return runtime, [wrapped if s is telegram else s for s in senders]
+        return None
+    return DeskRuntime(
+        settings,
+        free_window=free_window_of(senders),
+        admins=topics,
+        sync=SyncParts(db, telegram, topics, kb),
+    )
 
 
 def free_window_of(senders: Iterable[MessageSender]) -> FreeWindow:

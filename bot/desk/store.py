@@ -25,13 +25,15 @@ from typing import Any, cast
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.db.codec import reply_from_payload, reply_to_payload
 from bot.db.desk_models import Consultant as ConsultantRow
 from bot.db.desk_models import DeskAllowed, TicketMessage, TicketRating
+from bot.db.desk_models import DeskEffect as EffectRow
 from bot.db.desk_models import Ticket as TicketRow
 from bot.db.unit import UnitOfWork
 from bot.privacy import scrub
+from handlers.desk.effects import DeskEffect, EffectKind
 from handlers.desk.model import (
-    META_TICKET,
     CloseReason,
     Consultant,
     Direction,
@@ -40,7 +42,7 @@ from handlers.desk.model import (
     Ticket,
     TicketState,
 )
-from handlers.model import Address, Platform
+from handlers.model import Address, Platform, Reply
 
 #: How many recent tickets the expected wait is estimated from, and how far back.
 WAIT_SAMPLE = 50
@@ -62,16 +64,16 @@ class SqlDeskStore:
         clock: Callable[[], dt.datetime],
         *,
         default_wait: dt.timedelta = dt.timedelta(minutes=15),
-        desk_chat_id: str | None = None,
     ) -> None:
         self.uow = uow
         self.session = uow.session  # for the desk's own tables
         self.clock = clock
         self.default_wait = default_wait
-        self.desk_chat_id = desk_chat_id
         self.dialect = uow.dialect
         #: Transitions made in this transaction, for metrics once it commits.
         self.events: list[tuple[str, Any]] = []
+        #: Effects queued in this transaction (the topic-sync worker is woken on commit).
+        self.queued = 0
 
     def _insert(self, table: Any) -> Any:
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
@@ -86,6 +88,69 @@ class SqlDeskStore:
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result)
+
+    # -- the desk group's queue (the topic-sync worker reads it: bot.desk.sync) ----------
+
+    async def queue(self, effect: DeskEffect) -> None:
+        urgent = effect.urgent
+        if effect.ticket_id is not None and not urgent:
+            urgent = bool(
+                await self.session.scalar(
+                    select(TicketRow.urgent).where(TicketRow.id == effect.ticket_id)
+                )
+            )
+        self.session.add(
+            EffectRow(
+                ticket_id=effect.ticket_id,
+                kind=effect.kind.value,
+                urgent=urgent,
+                payload=effect_to_payload(effect),
+                created_at=self.clock(),
+                attempts=0,
+            )
+        )
+        await self.session.flush()  # written now: later steps of the turn may reset the session
+        self.queued += 1
+
+    async def pending_effects(
+        self, now: dt.datetime, limit: int = 5000
+    ) -> list[tuple[int, int, DeskEffect, dt.datetime]]:
+        """Queued effects of every ticket whose oldest effect is due now, oldest first:
+        (row id, attempts, effect, queued at). A ticket whose oldest effect waits for a retry
+        waits whole: its order is kept."""
+        rows = (
+            await self.session.scalars(select(EffectRow).order_by(EffectRow.id).limit(limit))
+        ).all()
+        blocked: set[int | None] = set()
+        seen: set[int | None] = set()
+        for row in rows:
+            if row.ticket_id not in seen:
+                seen.add(row.ticket_id)
+                if row.not_before is not None and _aware(row.not_before) > now:
+                    blocked.add(row.ticket_id)
+        return [
+            (r.id, r.attempts, effect_from_row(r), _aware(r.created_at))
+            for r in rows
+            if r.ticket_id not in blocked
+        ]
+
+    async def next_effect_due(self) -> dt.datetime | None:
+        return await self.session.scalar(
+            select(func.min(EffectRow.not_before)).where(EffectRow.not_before.is_not(None))
+        )
+
+    async def done(self, effect_ids: Sequence[int]) -> None:
+        if effect_ids:
+            await self.session.execute(delete(EffectRow).where(EffectRow.id.in_(list(effect_ids))))
+
+    async def postpone(self, effect_ids: Sequence[int], until: dt.datetime, error: str) -> None:
+        """Try these again at ``until`` (one more attempt counted)."""
+        await self.session.execute(
+            update(EffectRow)
+            .where(EffectRow.id.in_(list(effect_ids)))
+            .values(not_before=until, attempts=EffectRow.attempts + 1, last_error=error[:500])
+            .execution_options(synchronize_session=False)
+        )
 
     # -- reading -------------------------------------------------------------------------
 
@@ -399,22 +464,14 @@ class SqlDeskStore:
             person_name=None,
             audience=None,
         )
-        await self._redact_desk_outbox(set(ids))
+        # What the desk group was still to be shown of them goes with them.
+        await self.session.execute(delete(EffectRow).where(EffectRow.ticket_id.in_(ids)))
         told = []
         for ticket_id in tell:
             ticket = await self.ticket(ticket_id)
             if ticket is not None:
                 told.append(ticket)
         return told
-
-    async def _redact_desk_outbox(self, ticket_ids: set[int]) -> None:
-        """Blank what the outbox still holds of these tickets' relays to the desk (queued or
-        recently sent); the desk sender drops the queued ones of an erased ticket anyway."""
-        if self.desk_chat_id is None:
-            return
-        await self.uow.outbox.blank_content(
-            Platform.TELEGRAM.value, self.desk_chat_id, META_TICKET, {str(i) for i in ticket_ids}
-        )
 
     # -- consultants ---------------------------------------------------------------------
 
@@ -573,7 +630,7 @@ def _ticket(
     )
     return Ticket(
         id=row.id,
-        state=cast(TicketState, row.state),
+        state=TicketState(row.state),
         close_reason=cast(CloseReason | None, row.close_reason),
         origin=row.origin,
         urgent=row.urgent,
@@ -605,3 +662,34 @@ def _consultant(row: ConsultantRow) -> Consultant:
         display_name=row.display_name,
         languages=tuple(row.languages or ()),
     )
+
+
+_NOWHERE = Address(Platform.TELEGRAM, "desk")
+
+
+def effect_to_payload(effect: DeskEffect) -> dict[str, Any]:
+    payload = reply_to_payload(
+        Reply(_NOWHERE, effect.text, effect.buttons, effect.media, effect.silent)
+    )
+    if effect.thread_id is not None:
+        payload["thread_id"] = effect.thread_id
+    return payload
+
+
+def effect_from_row(row: EffectRow) -> DeskEffect:
+    reply = reply_from_payload(_NOWHERE, row.payload)
+    return DeskEffect(
+        EffectKind(row.kind),
+        row.ticket_id,
+        reply.text,
+        reply.media,
+        reply.buttons,
+        reply.silent,
+        row.payload.get("thread_id"),
+        row.urgent,
+    )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite gives naive datetimes back (stored as UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)

@@ -11,7 +11,6 @@ the group is where consultants talk to each other too.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -35,7 +34,7 @@ from handlers.model import EventKind, Reply
 
 if TYPE_CHECKING:
     from handlers.context import Translator, TurnContext
-    from handlers.desk import ConsultantDesk
+    from handlers.desk.config import DeskConfig
     from handlers.desk.model import DeskStore
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ CONSULTANT_COMMANDS = frozenset({"take", "close", "transfer", "faq", "send", "la
 NO_REPLY_WORDS = frozenset({"noreply", "no_reply", "no-reply", "nr"})
 
 
-async def on_event(desk: ConsultantDesk, ctx: TurnContext) -> None:
+async def on_event(desk: DeskConfig, ctx: TurnContext, store: DeskStore) -> None:
     event = ctx.event
     if event.sender.is_bot or event.kind not in (
         EventKind.TEXT,
@@ -59,7 +58,6 @@ async def on_event(desk: ConsultantDesk, ctx: TurnContext) -> None:
         telegram_id = int(event.sender.user_id)
     except ValueError:
         return
-    store = desk.store(ctx)
     thread = event.address.thread_id
     if event.kind is EventKind.COMMAND and (event.command or "").lower() == "desk":
         await _desk_command(desk, ctx, store, telegram_id)
@@ -83,10 +81,10 @@ async def on_event(desk: ConsultantDesk, ctx: TurnContext) -> None:
 
 
 async def is_consultant(
-    desk: ConsultantDesk, store: DeskStore, telegram_id: int, username: str | None
+    desk: DeskConfig, store: DeskStore, telegram_id: int, username: str | None
 ) -> bool:
     """On ``CONSULTANTS``, added with ``/desk add``, or an admin of the desk group."""
-    config = desk.config
+    config = desk
     name = (username or "").lower()
     if telegram_id in config.consultant_ids or (name and name in config.consultant_usernames):
         return True
@@ -114,9 +112,7 @@ def _action_of(ctx: TurnContext) -> str | None:
     return "message"
 
 
-async def _refuse(
-    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, thread: int | None
-) -> None:
+async def _refuse(desk: DeskConfig, ctx: TurnContext, store: DeskStore, thread: int | None) -> None:
     """Politely, in the group; logged and counted without anything that names the member."""
     action = _action_of(ctx)
     if action is None:
@@ -135,12 +131,11 @@ async def _refuse(
     if ctx.event.kind is EventKind.BUTTON:
         ctx.reply(text, kind="desk")
         return
-    where = dataclasses.replace(desk.config.address, thread_id=thread)
-    ctx.replies.append(Reply(where, text, meta={"kind": "desk"}))
+    await to_general(store, text, thread_id=thread)
 
 
 async def _desk_command(
-    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, telegram_id: int
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, telegram_id: int
 ) -> None:
     """``/desk add @name`` · ``/desk remove @name`` · ``/desk list`` (admins of the group);
     plain ``/desk``: the help."""
@@ -150,7 +145,7 @@ async def _desk_command(
     if verb not in ("add", "remove", "list"):
         ctx.reply(desk_help(t), kind="desk")
         return
-    if desk.config.is_admin is None or not await desk.config.is_admin(telegram_id):
+    if desk.is_admin is None or not await desk.is_admin(telegram_id):
         metrics.DESK_REFUSED.labels("desk_admin").inc()
         log.warning("desk: refused /desk %s from a member who is not an admin of the group", verb)
         ctx.reply(
@@ -159,8 +154,8 @@ async def _desk_command(
         return
     if verb == "list":
         listed = [f"@{w}" if isinstance(w, str) else str(w) for w in await store.allowed()]
-        listed += sorted(f"@{n}" for n in desk.config.consultant_usernames)
-        listed += sorted(str(i) for i in desk.config.consultant_ids)
+        listed += sorted(f"@{n}" for n in desk.consultant_usernames)
+        listed += sorted(str(i) for i in desk.consultant_ids)
         ctx.reply(
             t.gettext("Consultants (besides the group's admins): {names}").format(
                 names=escape_markup(", ".join(dict.fromkeys(listed)) or "—")
@@ -202,7 +197,7 @@ def _member(word: str) -> int | str | None:
 
 
 async def _on_command(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     me: Consultant,
@@ -285,7 +280,7 @@ def desk_help(t: Translator) -> str:
 
 
 async def _faq(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     ticket: Ticket,
@@ -295,15 +290,13 @@ async def _faq(
     t = desk_t(desk, ctx)
     entry = ctx.kb.entries.get(args[0]) if args else None
     if entry is None:
-        ctx.replies.append(
-            to_ticket(
-                desk,
-                ticket.id,
-                t.gettext("No such entry. Usage: /faq <id>, for example /faq pesel-ukr"),
-            )
+        await to_ticket(
+            store,
+            ticket.id,
+            t.gettext("No such entry. Usage: /faq <id>, for example /faq pesel-ukr"),
         )
         return
-    if not await _can_send(desk, ctx, ticket, t):
+    if not await _can_send(desk, ctx, store, ticket, t):
         return
     await _claim_if_waiting(desk, ctx, store, ticket, me)
     assert ticket.person is not None
@@ -317,15 +310,13 @@ async def _faq(
         )
     )
     await store.record(ticket.id, "out", "faq", f"/faq {entry.id}", me.id)
-    ctx.replies.append(
-        to_ticket(
-            desk,
-            ticket.id,
-            t.gettext("📤 {name} sent the answer “{title}”.").format(
-                name=escape_markup(me.display_name), title=entry.title.get(t.lang)
-            ),
-            silent=True,
-        )
+    await to_ticket(
+        store,
+        ticket.id,
+        t.gettext("📤 {name} sent the answer “{title}”.").format(
+            name=escape_markup(me.display_name), title=entry.title.get(t.lang)
+        ),
+        silent=True,
     )
 
 
@@ -333,7 +324,7 @@ async def _faq(
 
 
 async def _on_message(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     me: Consultant,
@@ -346,9 +337,9 @@ async def _on_message(
     if event.kind is EventKind.TEXT and event.text.lstrip().startswith(NOTE_MARK):
         await store.record(ticket.id, "note", "text", event.text.lstrip()[1:].strip(), me.id)
         return
-    if not await _can_send(desk, ctx, ticket, t):
+    if not await _can_send(desk, ctx, store, ticket, t):
         return
-    if not confirmed and billing.hold(desk, ctx, ticket):  # Viber bills late replies
+    if not confirmed and await billing.hold(desk, ctx, store, ticket):  # Viber bills late replies
         return
     await _claim_if_waiting(desk, ctx, store, ticket, me)
     assert ticket.person is not None
@@ -372,7 +363,9 @@ def consultant_label(t: Translator) -> str:
     return "**" + t.gettext("💬 Consultant:") + "**"
 
 
-async def _can_send(desk: ConsultantDesk, ctx: TurnContext, ticket: Ticket, t: Translator) -> bool:
+async def _can_send(
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket, t: Translator
+) -> bool:
     """An open ticket of a person who still exists; otherwise say why nothing was sent."""
     if ticket.person is not None and ticket.is_open:
         return True
@@ -380,12 +373,12 @@ async def _can_send(desk: ConsultantDesk, ctx: TurnContext, ticket: Ticket, t: T
         text = t.gettext("ℹ️ Ticket #{number}: the person deleted their data; nothing can be sent.")
     else:
         text = t.gettext("ℹ️ Ticket #{number} is closed: your message was not sent to the person.")
-    ctx.replies.append(to_general(desk, text.format(number=ticket.id)))
+    await to_general(store, text.format(number=ticket.id))
     return False
 
 
 async def _claim_if_waiting(
-    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, ticket: Ticket, me: Consultant
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket, me: Consultant
 ) -> None:
     """Answering a waiting ticket takes it (the card then says who)."""
     if ticket.state == "waiting":
@@ -396,7 +389,7 @@ async def _claim_if_waiting(
 
 
 async def take(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     ticket: Ticket,
@@ -407,14 +400,12 @@ async def take(
     """Claim the ticket: exactly one of several consultants pressing at once wins."""
     t = desk_t(desk, ctx)
     if await store.take(ticket.id, me.id):
-        ctx.replies.append(
-            to_ticket(
-                desk,
-                ticket.id,
-                t.gettext("✋ {name} took the ticket.").format(name=escape_markup(me.display_name)),
-                op="card",
-                silent=True,
-            )
+        await to_ticket(
+            store,
+            ticket.id,
+            t.gettext("✋ {name} took the ticket.").format(name=escape_markup(me.display_name)),
+            op="card",
+            silent=True,
         )
         if ticket.person is not None:
             pt = ctx.translator_for(ticket.lang)
@@ -440,21 +431,21 @@ async def take(
         )
     else:
         text = t.gettext("Ticket #{number} is already closed.").format(number=fresh.id)
-    ctx.replies.append(to_ticket(desk, fresh.id, text, silent=True))
+    await to_ticket(store, fresh.id, text, silent=True)
     return False
 
 
-def _say_already_closed(
-    desk: ConsultantDesk, ctx: TurnContext, ticket: Ticket, t: Translator
+async def _say_already_closed(
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket, t: Translator
 ) -> None:
     """A button or command on a ticket that closed meanwhile: say so in the General topic."""
-    ctx.replies.append(
-        to_general(desk, t.gettext("Ticket #{number} is already closed.").format(number=ticket.id))
+    await to_general(
+        store, t.gettext("Ticket #{number} is already closed.").format(number=ticket.id)
     )
 
 
 async def close(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     ticket: Ticket,
@@ -463,16 +454,14 @@ async def close(
 ) -> None:
     t = desk_t(desk, ctx)
     if not await store.close(ticket.id, reason):
-        _say_already_closed(desk, ctx, ticket, t)
+        await _say_already_closed(desk, ctx, store, ticket, t)
         return
-    ctx.replies.append(
-        to_ticket(
-            desk,
-            ticket.id,
-            t.gettext("✅ {name} closed the ticket.").format(name=escape_markup(me.display_name)),
-            op="close",
-            silent=True,
-        )
+    await to_ticket(
+        store,
+        ticket.id,
+        t.gettext("✅ {name} closed the ticket.").format(name=escape_markup(me.display_name)),
+        op="close",
+        silent=True,
     )
     if ticket.person is None:
         return
@@ -492,25 +481,23 @@ async def close(
 
 
 async def _transfer_menu(
-    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, ticket: Ticket
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket
 ) -> None:
     t = desk_t(desk, ctx)
     if not ticket.is_open:
-        _say_already_closed(desk, ctx, ticket, t)
+        await _say_already_closed(desk, ctx, store, ticket, t)
         return
-    ctx.replies.append(
-        to_ticket(
-            desk,
-            ticket.id,
-            t.gettext("🔀 Hand ticket #{number} to:").format(number=ticket.id),
-            buttons=transfer_buttons(ticket, await store.consultants(), t),
-            silent=True,
-        )
+    await to_ticket(
+        store,
+        ticket.id,
+        t.gettext("🔀 Hand ticket #{number} to:").format(number=ticket.id),
+        buttons=transfer_buttons(ticket, await store.consultants(), t),
+        silent=True,
     )
 
 
 async def _transfer(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     ticket: Ticket,
@@ -522,7 +509,7 @@ async def _transfer(
     if target_id and target is None:
         raise StaleButton(str(target_id))
     if not await store.assign(ticket.id, target.id if target is not None else None):
-        _say_already_closed(desk, ctx, ticket, t)
+        await _say_already_closed(desk, ctx, store, ticket, t)
         return
     if target is None:
         text = t.gettext("↩️ {name} put the ticket back in the queue.").format(
@@ -532,12 +519,10 @@ async def _transfer(
         text = t.gettext("🔀 {name} handed the ticket to {target}.").format(
             name=escape_markup(me.display_name), target=escape_markup(target.display_name)
         )
-    ctx.replies.append(to_ticket(desk, ticket.id, text, op="card"))
+    await to_ticket(store, ticket.id, text, op="card")
 
 
-async def _on_button(
-    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, me: Consultant
-) -> None:
+async def _on_button(desk: DeskConfig, ctx: TurnContext, store: DeskStore, me: Consultant) -> None:
     prefix, args = ids.parse(ctx.event.payload)
     if prefix != BUTTON_PREFIX or len(args) < 2:
         return
