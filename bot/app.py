@@ -233,10 +233,13 @@ async def _serve(
                 return
         await core.outbox.start()  # the senders work now: deliver what waited from before
         if desk is not None:
-            await desk.start(core.db)
+            await desk.start(core.db, core.outbox.wake)
             stack.push_async_callback(desk.stop)
         http = HttpServer(
-            settings.http_host, settings.http_port, readiness=lambda: database_ready(core.db)
+            settings.http_host,
+            settings.http_port,
+            readiness=lambda: database_ready(core.db),
+            reports=desk.report if desk is not None else None,
         )
         for adapter in adapters:
             http.add_routes(adapter.routes())

@@ -5,10 +5,13 @@ real database."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
+from prometheus_client import REGISTRY
 from telegram_double import BotApiDouble, FakeUser, SentMessage
 from telegram_harness import bot_settings, running_bot
 
@@ -161,3 +164,53 @@ async def test_only_consultants_take_and_write_and_admins_manage_the_list(
             what="refused again once removed",
         )
         assert not any("Ще одне питання" in m.text for m in api.sent_to(PERSON.id))
+
+
+# -- item 3: a misconfigured desk is said out loud, and no ticket is lost --------------------
+
+
+async def test_a_group_without_the_topic_right_says_so_and_loses_no_ticket(
+    api: BotApiDouble, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.set_rights(DESK, can_manage_topics=False)
+    before = REGISTRY.get_sample_value("otwarta_desk_unreachable_total", {"step": "topic"}) or 0
+    async with running_bot(desk_settings(api, db_url, desk_lang="en")) as bot:
+        await api.wait_until(
+            lambda: any("cannot work in this group yet" in m.text for m in api.sent_to(DESK)),
+            what="the group is told what is missing",
+        )
+        warning = next(m for m in api.sent_to(DESK) if "cannot work in this group" in m.text)
+        assert "may not manage topics" in warning.text and "Topics are off" not in warning.text
+        assert "lacks the Manage topics right" in caplog.text  # one clear log line
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{bot.url}/readyz") as response,
+        ):
+            body = await response.json()
+        assert response.status == 200  # the bot still answers people
+        assert body["desk"] == {
+            "ready": False,
+            "missing": ["the bot lacks the Manage topics right"],
+        }
+
+        api.text(PERSON, "Хочу поговорити з консультантом")
+        await api.wait_until(
+            lambda: any("не можу зв" in m.text.lower() for m in api.sent_to(PERSON.id)),
+            what="the person is told the truth",
+        )
+        told = next(m for m in api.sent_to(PERSON.id) if "не можу зв" in m.text.lower())
+        number = re.search(r"\(#(\d+)\)", told.text)
+        assert number is not None and "Я передав" not in told.text
+        assert "☎️" in told.text  # the contact points
+        await api.wait_until(
+            lambda: any(c.method == "createForumTopic" and c.status == 400 for c in api.calls),
+            what="a topic is tried",
+        )
+        assert topics(api) == {}
+        assert (
+            REGISTRY.get_sample_value("otwarta_desk_unreachable_total", {"step": "topic"}) or 0
+        ) > before  # counted
+
+        api.set_rights(DESK, can_manage_topics=True)  # an admin fixes the group
+        thread = await wait_for_topic(api)  # retried: the ticket reaches the desk after all
+        assert topics(api)[thread].startswith(f"#{number.group(1)} ")

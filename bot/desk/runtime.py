@@ -15,16 +15,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot import metrics
+from bot.desk import check
+from bot.desk.check import DeskCheck
 from bot.desk.hours import WorkingHours
 from bot.desk.reminder import DeskReminder
 from bot.desk.store import SqlDeskStore
 from bot.desk.sync import DeskTopics, TopicSync
+from bot.i18n import N_
 from bot.i18n import translator_for as catalogs
 from bot.outbox import utcnow
-from bot.ports import DeliveryError, MessageSender, ReplyWindow
+from bot.ports import DeliveryError, MessageSender, ReplyWindow, RetryLater
 from handlers.desk import ConsultantDesk, DeskConfig
 from handlers.desk.config import FreeWindow
-from handlers.model import Address, Platform
+from handlers.desk.effects import DeskEffect, EffectKind
+from handlers.handoff import contacts_in
+from handlers.model import Address, Platform, Reply
 
 if TYPE_CHECKING:
     from bot.db import Database, UnitOfWork
@@ -35,6 +40,14 @@ if TYPE_CHECKING:
 Handler = Callable[["TurnContext"], Awaitable[None]]
 
 log = logging.getLogger(__name__)
+
+#: What is missing in the desk group, as the group is told (in DESK_LANG).
+MISSING_TEXT = {
+    check.NOT_FORUM: N_("Topics are off"),
+    check.NOT_ADMIN: N_("the bot is not an administrator"),
+    check.NO_TOPICS: N_("the bot may not manage topics"),
+    check.NO_DELETE: N_("the bot may not delete messages"),
+}
 
 #: How long an answer to "is this member an admin of the desk group?" is trusted.
 ADMIN_CACHE_SECONDS = 300.0
@@ -110,6 +123,7 @@ class DeskRuntime:
             is_admin=self._is_admin if admins is not None else None,
         )
         self._admin_cache: dict[int, tuple[bool, float]] = {}
+        self._wake_outbox: Callable[[], None] | None = None
         self.translator_for = translator_for
         self.clock = clock
         self.desk = ConsultantDesk(self.config)
@@ -129,7 +143,66 @@ class DeskRuntime:
                 clock=clock,
                 per_ticket_per_minute=settings.desk_ticket_messages_per_minute,
             )
+        self.check: DeskCheck | None = None
+        if sync is not None:
+            self.check = DeskCheck(sync.topics, self.config.chat_id, tell_group=self._tell_group)
+            self.config = dataclasses.replace(self.config, reachable=self._reachable)
+            self.sync.on_failure = self._sync_failed  # type: ignore[union-attr]
+            self.desk = ConsultantDesk(self.config)
+        self._db = sync.db if sync is not None else None
+        self._kb = sync.kb if sync is not None else None
         self.reminder: DeskReminder | None = None
+
+    def _reachable(self) -> bool:
+        return self.check is None or self.check.health.reachable
+
+    def report(self) -> dict[str, object]:
+        """``/readyz``'s word on the desk (what is missing in the group, if anything)."""
+        return {"desk": self.check.health.report()} if self.check is not None else {}
+
+    async def _tell_group(self, problems: list[str]) -> None:
+        """Say in the group what stops the desk (when the bot may post there)."""
+        if self._db is None:
+            return
+        t = self.translator_for(self.config.desk_lang)
+        missing = [t.gettext(MISSING_TEXT[p]) for p in problems if p in MISSING_TEXT]
+        text = t.gettext(
+            "⚠️ The consultant desk cannot work in this group yet: {missing}. An admin of the "
+            "group can fix this in the group's settings; the bot checks again every few minutes."
+        ).format(missing="; ".join(missing))
+        async with self._db.transaction() as uow:
+            await self.store(uow).queue(DeskEffect(EffectKind.GENERAL, text=text))
+
+    async def _sync_failed(self, effect: DeskEffect, error: Exception) -> None:
+        """A ticket's effect could not be carried out (its first failure): a misconfigured
+        group is checked again; a person whose ticket never reached the desk is told so."""
+        if isinstance(error, RetryLater) or effect.ticket_id is None:
+            return
+        told = not self._reachable()  # known before: the person was told the truth at opening
+        if self.check is not None:
+            self.check.failed()
+        if told or effect.kind is not EffectKind.OPEN or self._db is None or self._kb is None:
+            return
+        async with self._db.transaction() as uow:
+            ticket = await SqlDeskStore(uow, self.clock).ticket(effect.ticket_id)
+            if ticket is None or ticket.person is None or not ticket.is_open:
+                return
+            t = self.translator_for(ticket.lang)
+            text = t.gettext(
+                "⚠️ Your request #{number} has not reached the consultants yet: a technical "
+                "problem on our side. We keep trying, and they will answer here; you don't "
+                "need to write again."
+            ).format(number=ticket.id)
+            contacts = contacts_in(self._kb, ticket.lang)
+            if contacts:
+                text += "\n\n" + t.gettext(
+                    "If it can't wait, you can contact these places directly:"
+                )
+                text += "\n\n" + contacts
+            reply = Reply(ticket.person, text, meta={"kind": "desk"}, lang=ticket.lang)
+            await uow.outbox.enqueue([(reply, ticket.user_id)], self.clock())
+        if self._wake_outbox is not None:
+            self._wake_outbox()
 
     def store(self, uow: UnitOfWork) -> SqlDeskStore:
         """A desk store on a turn's unit of work; its metrics count, and the topic-sync worker
@@ -179,8 +252,11 @@ class DeskRuntime:
         store = SqlDeskStore(uow, self.clock)
         return await store.open_ticket_of(ctx.user.id) is not None
 
-    async def start(self, db: Database) -> None:
-        """Run the topic-sync worker and the reminder job."""
+    async def start(self, db: Database, wake_outbox: Callable[[], None] | None = None) -> None:
+        """Check the desk group, run the topic-sync worker and the reminder job."""
+        self._wake_outbox = wake_outbox
+        if self.check is not None:
+            self.check.start()
         if self.sync is not None:
             self.sync.start()
             self.sync.wake()  # effects that waited from before
@@ -197,6 +273,8 @@ class DeskRuntime:
         self.reminder.start(self.settings.desk_reminder_interval_seconds)
 
     async def stop(self) -> None:
+        if self.check is not None:
+            await self.check.stop()
         if self.reminder is not None:
             await self.reminder.stop()
         if self.sync is not None:

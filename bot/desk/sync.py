@@ -51,6 +51,7 @@ from bot.ports import (
     Delivered,
     DeliveryError,
     ForumTopics,
+    GroupRights,
     MessageEditor,
     MessageSender,
     PermanentFailure,
@@ -75,6 +76,10 @@ AFTER_CONTENT_WAIT = 5.0
 
 class DeskTopics(ForumTopics, MessageEditor, Protocol):
     """What the desk needs from the messenger besides sending."""
+
+    async def group_rights(self, chat_id: str) -> GroupRights:
+        """What the bot may do in the group (the desk's start-up check)."""
+        ...
 
     async def is_admin(self, chat_id: str, user_id: int) -> bool:
         """Whether the member administers the group (the desk's admins, issue 18 item 5)."""

@@ -50,6 +50,8 @@ class DeskConfig:
     consultant_ids: frozenset[int] = frozenset()
     consultant_usernames: frozenset[str] = frozenset()
     is_admin: AdminCheck | None = None
+    # Issue 18 item 3: can tickets reach the group now? (the desk check; None: assume so)
+    reachable: Callable[[], bool] | None = None
 
     @property
     def address(self) -> Address:

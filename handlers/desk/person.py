@@ -15,6 +15,7 @@ from bot.markup import escape_markup
 from handlers import ids
 from handlers.desk.common import desk_t, to_general, to_ticket, wait_in_words, when_in_words
 from handlers.desk.model import BUTTON_PREFIX, NewTicket, Origin, Ticket
+from handlers.handoff import format_contacts, urgent
 from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.ids import StaleButton
 from handlers.model import CAPTIONED_MEDIA, Button, EventKind, MediaKind
@@ -104,6 +105,9 @@ async def _acknowledge(
     desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket
 ) -> None:
     _ = ctx.t.gettext
+    if desk.reachable is not None and not desk.reachable():
+        _tell_the_truth(ctx, ticket)
+        return
     first = (
         _("🚨 I've passed your request to the consultants as urgent (request #{number}).")
         if ticket.urgent
@@ -144,6 +148,30 @@ async def _acknowledge(
         [[Button(_("✖️ Cancel the request"), ids.make(BUTTON_PREFIX, CANCEL, ticket.id))]],
         kind="desk",
         desk="ack",
+    )
+
+
+def _tell_the_truth(ctx: TurnContext, ticket: Ticket) -> None:
+    """The desk cannot be reached now (issue 18 item 3): no "passed to a consultant"; the
+    request is kept and goes through once the group is fixed, and the contact points are here
+    for what cannot wait."""
+    _ = ctx.t.gettext
+    lines = [
+        _(
+            "⚠️ I've saved your request (#{number}), but right now I can't reach the "
+            "consultants: a technical problem on our side. It will reach them as soon as it's "
+            "fixed, and they will answer here."
+        ).format(number=ticket.id)
+    ]
+    contacts = format_contacts(ctx)
+    if contacts:
+        lines.append(_("If it can't wait, you can contact these places directly:"))
+        lines.append(contacts)
+    ctx.reply(
+        "\n\n".join(lines),
+        [[Button(_("✖️ Cancel the request"), ids.make(BUTTON_PREFIX, CANCEL, ticket.id))]],
+        kind="desk",
+        desk="unreachable",
     )
 
 
@@ -232,8 +260,6 @@ async def relay(
         await to_ticket(store, ticket.id, f"👤 {escape_markup(event.text)}")
         kind = _urgent_kind(ctx) if check_urgent and not ticket.urgent else None
         if kind is not None:
-            from handlers.handoff import urgent
-
             await urgent(ctx, None, event.text, kind=kind or None)
         return
     caption = media.caption if media.kind is not MediaKind.CONTACT else None
