@@ -196,7 +196,7 @@ class DeskHarness:
         return int(opened.meta[META_TICKET])
 
     async def give_topic(self, ticket_id: int, thread: int) -> None:
-        """What the desk sender does when it creates the ticket's topic."""
+        """What the topic-sync worker does when it creates the ticket's topic."""
         async with self.db.transaction() as uow:
             await SqlDeskStore(uow, self.clock).set_topic(ticket_id, thread, "1")
 

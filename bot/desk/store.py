@@ -1,9 +1,10 @@
 """The desk's SQL: :class:`SqlDeskStore` implements :class:`handlers.desk.model.DeskStore`.
 
 It works on a unit of work (:class:`bot.db.UnitOfWork`) whose transaction it does not own (the
-engine's turn, or the desk sender's and reminder's short ones) and never commits. It writes the
-desk's tables only, and asks the unit of work's aggregates for the rest (the person, a logged
-question, the desk's relays still in the outbox). What must hold under
+engine's turn, or the topic-sync worker's and reminder's short ones) and never commits. It
+touches the desk's tables only (tickets, their messages and ratings, consultants, the
+allow-list, the queue of desk effects), and asks the unit of work's aggregates for the rest (the
+person, a logged question), read-only. What must hold under
 concurrency is done by the database itself, on both backends:
 
 - one open ticket per person: the partial unique index ``uq_tickets_open_user`` (and the
@@ -385,7 +386,7 @@ class SqlDeskStore:
     async def set_topic(
         self, ticket_id: int, thread_id: int | None, card_message_id: str | None
     ) -> None:
-        """Remember the ticket's forum topic and card (the desk sender, after creating them)."""
+        """Remember the ticket's forum topic and card (the topic-sync worker, after creating them)."""
         await self._update_tickets(
             TicketRow.id == ticket_id, thread_id=thread_id, card_message_id=card_message_id
         )

@@ -1,7 +1,7 @@
 """What the desk shows for a ticket: the topic's name and its card (the topic's first message).
 
 Pure functions of the ticket's current state, rendered in the desk's language: the desk
-sender (:mod:`bot.desk.sender`) draws them when it creates a topic and redraws them after each
+worker (:mod:`bot.desk.sync`) draws them when it creates a topic and redraws them after each
 change (taken, transferred, closed), so a card is never stale and a recreated topic gets a
 fresh one.
 

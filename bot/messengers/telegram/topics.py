@@ -3,7 +3,7 @@
 Implements :class:`bot.ports.ForumTopics` and :class:`bot.ports.MessageEditor` over the
 adapter's python-telegram-bot ``Bot``, with the adapter's own rendering (content markup →
 HTML, inline keyboards) and error mapping (429 → ``RetryLater``, "thread not found" →
-``ThreadGone`` …), so the desk sender sees the same errors as every other send.
+``ThreadGone`` …), so the desk's topic-sync worker sees the same errors as every other send.
 """
 
 from __future__ import annotations
