@@ -107,7 +107,7 @@ class Ticket(Base):
     consultant_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("consultants.id", ondelete="SET NULL")
     )
-    # The forum topic in the desk group and its card; set by the topic-sync worker (bot/desk/sync.py).
+    # The forum topic in the desk group and its card; set by the topic-sync worker.
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[str | None] = mapped_column(String(64))
     opened_at: Mapped[dt.datetime]

@@ -386,7 +386,7 @@ class SqlDeskStore:
     async def set_topic(
         self, ticket_id: int, thread_id: int | None, card_message_id: str | None
     ) -> None:
-        """Remember the ticket's forum topic and card (the topic-sync worker, after creating them)."""
+        """Remember the ticket's forum topic and card (the topic-sync worker, once made)."""
         await self._update_tickets(
             TicketRow.id == ticket_id, thread_id=thread_id, card_message_id=card_message_id
         )
