@@ -17,6 +17,7 @@ from bot.db.desk_models import Ticket as TicketRow
 from bot.db.desk_models import TicketMessage, TicketRating
 from bot.desk.store import SqlDeskStore
 from handlers.desk.effects import DeskEffect, EffectKind
+from handlers.desk.machine import FirstResponse
 from handlers.desk.model import NewTicket
 from handlers.model import Address, Platform
 
@@ -66,8 +67,7 @@ async def test_ticket_life_with_timestamps(db: Database, clock: Clock) -> None:
         await store.record(ticket_id, "in", "text", "ще питання")
         await store.record(ticket_id, "out", "text", "Добрий день!", consultant.id)
         await store.record(ticket_id, "out", "text", "Друге повідомлення", consultant.id)
-        assert [e for e, _ in store.events] == ["first_response"]
-        assert store.events[0][1] == dt.timedelta(seconds=180)
+        assert store.events == [FirstResponse(dt.timedelta(seconds=180))]
     clock.advance(600)
     async with db.transaction() as uow:
         store = _store(uow, clock)

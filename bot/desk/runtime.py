@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from bot import metrics
@@ -25,7 +25,7 @@ from bot.i18n import N_
 from bot.i18n import translator_for as catalogs
 from bot.outbox import utcnow
 from bot.ports import DeliveryError, MessageSender, ReplyWindow, RetryLater
-from handlers.desk import ConsultantDesk, DeskConfig
+from handlers.desk import ConsultantDesk, DeskConfig, machine
 from handlers.desk.config import FreeWindow
 from handlers.desk.effects import DeskEffect, EffectKind
 from handlers.handoff import contacts_in
@@ -59,22 +59,22 @@ class GroupAdmins(Protocol):
     async def is_admin(self, chat_id: str, user_id: int) -> bool: ...
 
 
-def record_metrics(events: Iterable[tuple[str, Any]]) -> None:
+def record_metrics(events: Iterable[machine.TicketEvent]) -> None:
     """Count what a committed transaction did to tickets."""
-    for kind, value in events:
-        if kind == "opened":
-            metrics.DESK_TICKETS_OPENED.labels("yes" if value else "no").inc()
-        elif kind == "closed":
-            reason, lasted = value
-            metrics.DESK_TICKETS_CLOSED.labels(reason).inc()
-            if lasted is not None:
-                metrics.DESK_CLOSE_SECONDS.observe(max(0.0, lasted.total_seconds()))
-        elif kind == "first_response":
-            metrics.DESK_FIRST_RESPONSE_SECONDS.observe(max(0.0, value.total_seconds()))
-        elif kind == "reopened":
-            metrics.DESK_TICKETS_REOPENED.inc()
-        elif kind == "rated":
-            metrics.DESK_RATINGS.labels(str(value)).inc()
+    for event in events:
+        match event:
+            case machine.Opened(urgent):
+                metrics.DESK_TICKETS_OPENED.labels("yes" if urgent else "no").inc()
+            case machine.Closed(reason, lasted):
+                metrics.DESK_TICKETS_CLOSED.labels(reason).inc()
+                if lasted is not None:
+                    metrics.DESK_CLOSE_SECONDS.observe(max(0.0, lasted.total_seconds()))
+            case machine.FirstResponse(after):
+                metrics.DESK_FIRST_RESPONSE_SECONDS.observe(max(0.0, after.total_seconds()))
+            case machine.Reopened():
+                metrics.DESK_TICKETS_REOPENED.inc()
+            case machine.Rated(score):
+                metrics.DESK_RATINGS.labels(str(score)).inc()
 
 
 def desk_config(settings: Settings) -> DeskConfig:

@@ -33,7 +33,9 @@ from bot.db.desk_models import DeskEffect as EffectRow
 from bot.db.desk_models import Ticket as TicketRow
 from bot.db.unit import UnitOfWork
 from bot.privacy import scrub
+from handlers.desk import machine
 from handlers.desk.effects import DeskEffect, EffectKind
+from handlers.desk.machine import Action
 from handlers.desk.model import (
     CloseReason,
     Consultant,
@@ -72,7 +74,7 @@ class SqlDeskStore:
         self.default_wait = default_wait
         self.dialect = uow.dialect
         #: Transitions made in this transaction, for metrics once it commits.
-        self.events: list[tuple[str, Any]] = []
+        self.events: list[machine.TicketEvent] = []
         #: Effects queued in this transaction (the topic-sync worker is woken on commit).
         self.queued = 0
 
@@ -263,7 +265,7 @@ class SqlDeskStore:
         )
         self.session.add(row)
         await self.session.flush()
-        self.events.append(("opened", new.urgent))
+        self.events.append(machine.Opened(new.urgent))
         ticket = await self.ticket(row.id)
         assert ticket is not None
         return ticket
@@ -285,36 +287,42 @@ class SqlDeskStore:
     async def take(self, ticket_id: int, consultant_id: int) -> bool:
         now = self.clock()
         updated = await self._update_tickets(
-            and_(TicketRow.id == ticket_id, TicketRow.state == "waiting"),
-            state="assigned",
+            and_(TicketRow.id == ticket_id, TicketRow.state.in_(machine.sources(Action.TAKE))),
+            state=TicketState.ASSIGNED.value,
             consultant_id=consultant_id,
             assigned_at=now,
         )
         won = updated == 1
         if won:
-            self.events.append(("taken", ticket_id))
+            self.events.append(machine.take(ticket_id))
         return won
 
     async def assign(self, ticket_id: int, consultant_id: int | None) -> bool:
         now = self.clock()
         values: dict[str, Any] = {"consultant_id": consultant_id}
         if consultant_id is None:
-            values.update(state="waiting", assigned_at=None)
+            values.update(state=TicketState.WAITING.value, assigned_at=None)
         else:
             values.update(
-                state="assigned",
+                state=TicketState.ASSIGNED.value,
                 assigned_at=func.coalesce(TicketRow.assigned_at, now),
             )
         updated = await self._update_tickets(
-            and_(TicketRow.id == ticket_id, TicketRow.state != "closed"), **values
+            and_(
+                TicketRow.id == ticket_id,
+                TicketRow.state.in_(
+                    machine.sources(Action.ASSIGN if consultant_id else Action.UNASSIGN)
+                ),
+            ),
+            **values,
         )
         return updated == 1
 
     async def close(self, ticket_id: int, reason: CloseReason) -> bool:
         now = self.clock()
         updated = await self._update_tickets(
-            and_(TicketRow.id == ticket_id, TicketRow.state != "closed"),
-            state="closed",
+            and_(TicketRow.id == ticket_id, TicketRow.state.in_(machine.sources(Action.CLOSE))),
+            state=TicketState.CLOSED.value,
             close_reason=reason,
             closed_at=now,
         )
@@ -322,7 +330,8 @@ class SqlDeskStore:
         if closed:
             row = await self.session.get(TicketRow, ticket_id, populate_existing=True)
             if row is not None:
-                self.events.append(("closed", (reason, now - (row.reopened_at or row.opened_at))))
+                lasted = now - (row.reopened_at or row.opened_at)
+                self.events.append(machine.close(reason, lasted))
         return closed
 
     async def reopen(self, ticket_id: int, window: dt.timedelta) -> bool:
@@ -330,7 +339,7 @@ class SqlDeskStore:
         updated = await self._update_tickets(
             and_(
                 TicketRow.id == ticket_id,
-                TicketRow.state == "closed",
+                TicketRow.state.in_(machine.sources(Action.REOPEN)),
                 TicketRow.close_reason.in_(REOPENABLE),
                 TicketRow.closed_at > now - window,
                 TicketRow.user_id.is_not(None),
@@ -345,7 +354,7 @@ class SqlDeskStore:
         )
         reopened = updated == 1
         if reopened:
-            self.events.append(("reopened", ticket_id))
+            self.events.append(machine.reopen(ticket_id))
         return reopened
 
     async def record(
@@ -380,7 +389,7 @@ class SqlDeskStore:
             first = result.first()
             if first is not None:
                 opened_at, reopened_at = first
-                self.events.append(("first_response", now - (reopened_at or opened_at)))
+                self.events.append(machine.FirstResponse(now - (reopened_at or opened_at)))
         await self.session.flush()
 
     async def set_topic(
@@ -456,7 +465,7 @@ class SqlDeskStore:
             await self._update_tickets(
                 TicketRow.id.in_(open_ids), state="closed", close_reason="erased", closed_at=now
             )
-            self.events.extend(("closed", ("erased", None)) for _ in open_ids)
+            self.events.extend(machine.close("erased", None) for _ in open_ids)
         await self._update_tickets(
             TicketRow.id.in_(ids),
             user_id=None,
@@ -582,7 +591,7 @@ class SqlDeskStore:
         )
         if _rowcount(result) != 1:
             return None
-        self.events.append(("rated", score))
+        self.events.append(machine.Rated(score))
         return PendingComment(ticket_id, row.reopen_count)
 
     async def pending_comment(self, user_id: int, since: dt.datetime) -> PendingComment | None:
