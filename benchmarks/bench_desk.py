@@ -62,16 +62,19 @@ def event(user: str, kind: EventKind, chat: str | None = None, **fields: Any) ->
 
 def engine_for(db: Database, matcher: Matcher) -> Engine:
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, consultant_chat_id=int(DESK), desk_hours="", desk_pseudonym_key="bench"
+        _env_file=None,
+        consultant_chat_id=int(DESK),
+        desk_hours="",
+        desk_pseudonym_key="bench",
+        consultants=" ".join(f"77{i}" for i in range(10)),  # the consultants pressing Take
     )
     runtime = DeskRuntime(settings, translator_for=translator_for)
     engine = Engine(
         db,
         matcher=matcher,
         translator_for=translator_for,
-        handler=runtime.handler(),
         flood=FloodPolicy(max_events=10_000),
-        flood_exempt=runtime.flood_exempt,
+        middleware=runtime,
     )
     return engine
 
@@ -137,15 +140,12 @@ async def run(url: str, matcher: Matcher, people: int, messages: int) -> dict[st
                 )
             result["take_rounds_per_s"] = round(rounds / (time.perf_counter() - started), 1)
             async with db.transaction() as uow:
-                payloads = (
-                    await uow.session.execute(
-                        text("SELECT payload FROM outbox WHERE chat_id = :desk"), {"desk": DESK}
-                    )
-                ).scalars()
-                cards = sum(
-                    (p if isinstance(p, dict) else json.loads(p)).get("meta", {}).get("desk_op")
-                    == "card"
-                    for p in payloads
+                cards = int(
+                    (
+                        await uow.session.execute(
+                            text("SELECT COUNT(*) FROM desk_effects WHERE kind = 'card'")
+                        )
+                    ).scalar_one()
                 )
             result["take_one_winner_every_round"] = cards == rounds
         finally:

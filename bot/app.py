@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from bot.analytics.retention import RetentionJob
     from bot.db import Database
-    from bot.desk.sender import DeskTopics
+    from bot.desk.sync import DeskTopics
     from bot.engine import Core, Handler
     from bot.messengers.viber import ViberOutlet
     from bot.settings import Settings
@@ -222,16 +222,16 @@ async def _serve(
         out = outlets(settings, db)
         # The clients close after the outbox has stopped (it sends through them until then).
         stack.push_async_callback(close_adapters)
-        # The consultant desk (CONSULTANT_CHAT_ID): in front of the router, around Telegram's
-        # sender, exempting what reaches a human from flood control.
-        desk, senders = attach_desk(settings, out.senders, out.forum_topics())
+        # The consultant desk (CONSULTANT_CHAT_ID): the engine's middleware (in front of the
+        # router, the flood exemption) and the desk group's one sender (the topic-sync worker).
+        desk = attach_desk(settings, db, out.senders, out.forum_topics(), matcher.kb)
         core: Core = await stack.enter_async_context(
             running_core(
                 db,
-                senders,
+                out.senders,
                 matcher=matcher,
-                handler=desk.handler(handler) if desk is not None else handler,
-                flood_exempt=desk.flood_exempt if desk is not None else None,
+                handler=handler,
+                middleware=desk,
                 context_minutes=settings.context_minutes,
             )
         )
@@ -241,12 +241,15 @@ async def _serve(
                 return
         await core.outbox.start()  # the senders work now: deliver what waited from before
         if desk is not None:
-            await desk.start(core)
+            await desk.start(core.db, core.outbox.wake)
             stack.push_async_callback(desk.stop)
         # Analytics (issue 15): the daily roll-up, and pruning after RETENTION_DAYS.
         await stack.enter_async_context(retention_job(settings, db, matcher).running())
         http = HttpServer(
-            settings.http_host, settings.http_port, readiness=lambda: database_ready(core.db)
+            settings.http_host,
+            settings.http_port,
+            readiness=lambda: database_ready(core.db),
+            reports=desk.report if desk is not None else None,
         )
         for adapter in adapters:
             http.add_routes(adapter.routes())

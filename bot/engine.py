@@ -31,7 +31,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
@@ -133,6 +133,16 @@ async def _never_exempt(_ctx: TurnContext) -> bool:
     return False
 
 
+class TurnMiddleware(Protocol):
+    """The one plug-in point into a turn (the desk: :class:`bot.desk.runtime.DeskRuntime`):
+    it runs in front of the handler on the turn's own unit of work, and is asked whether a
+    flooding sender's turn goes through anyway."""
+
+    async def handle(self, ctx: TurnContext, uow: UnitOfWork, inner: Handler) -> None: ...
+
+    async def flood_exempt(self, ctx: TurnContext, uow: UnitOfWork) -> bool: ...
+
+
 class Engine:
     """Implements :class:`bot.ports.EventSink`."""
 
@@ -149,6 +159,7 @@ class Engine:
         flood: FloodPolicy = FloodPolicy(),
         flood_exempt: FloodExempt | None = None,
         context_minutes: float = 30.0,
+        middleware: TurnMiddleware | None = None,
     ) -> None:
         if handler is None:
             from handlers.router import handle
@@ -172,6 +183,7 @@ class Engine:
         self._held: dict[tuple[str, str], _Held] = {}
         self._joining: set[str] = set()
         self._flushes: set[asyncio.Task[None]] = set()
+        self.middleware = middleware
 
     async def process(self, event: IncomingEvent) -> bool:
         """Handle ``event`` once; ``False`` when its dedupe key was already processed."""
@@ -300,16 +312,16 @@ class Engine:
             if failed:
                 ctx.reply(ctx.t.gettext(ERROR_NOTICE), kind="error")
             elif event.dedupe_key in self._joining:
-                await self._run_handler(ctx)
+                await self._run_handler(ctx, uow)
             else:
                 person = (platform, event.sender.user_id)
                 verdict = self.flood.check(person, now.timestamp())
-                if verdict != "ok" and await self.flood_exempt(ctx):
+                if verdict != "ok" and await self._exempt(ctx, uow):
                     verdict = "ok"
                 if verdict != "ok" and self._urgent(ctx):
                     verdict = "ok"  # an emergency is answered at once, flood or not
                 if verdict == "ok":
-                    await self._run_handler(ctx)
+                    await self._run_handler(ctx, uow)
                 elif event.kind is EventKind.TEXT and event.text.strip():
                     hold = True  # answered with the others of the burst, joined
                     if person not in self._held:
@@ -328,11 +340,19 @@ class Engine:
             return False
         return bool(match(ctx.event.text, lang=ctx.user.lang).intent == "urgent")
 
-    async def _run_handler(self, ctx: TurnContext) -> None:
+    async def _exempt(self, ctx: TurnContext, uow: UnitOfWork) -> bool:
+        if self.middleware is not None and await self.middleware.flood_exempt(ctx, uow):
+            return True
+        return await self.flood_exempt(ctx)
+
+    async def _run_handler(self, ctx: TurnContext, uow: UnitOfWork) -> None:
         """Run the handlers; if they fail, the whole turn is rolled back (no savepoint on the
         way of every turn: failures are rare) and :meth:`_process` starts over without them."""
         try:
-            await self.handler(ctx)
+            if self.middleware is not None:
+                await self.middleware.handle(ctx, uow, self.handler)
+            else:
+                await self.handler(ctx)
         except Exception as error:
             log.exception(
                 "handler failed on a %s event",
@@ -409,6 +429,7 @@ async def running_core(
     translator_for: TranslatorFactory = catalogs,
     handler: Handler | None = None,
     flood_exempt: FloodExempt | None = None,
+    middleware: TurnMiddleware | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
     context_minutes: float = 30.0,
 ) -> AsyncIterator[Core]:
@@ -427,6 +448,7 @@ async def running_core(
         clock=clock,
         flood_exempt=flood_exempt,
         context_minutes=context_minutes,
+        middleware=middleware,
     )
     housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, engine.housekeeping))
     try:

@@ -4,7 +4,8 @@ Routes are pluggable: each adapter contributes its own (``TelegramAdapter.routes
 ``/telegram/webhook``; Viber will add ``/viber/webhook``) before :meth:`HttpServer.start`.
 
 - ``GET /healthz`` — the process is alive (200, no dependencies checked);
-- ``GET /readyz`` — the database answers ``SELECT 1`` (200), else 503;
+- ``GET /readyz`` — the database answers ``SELECT 1`` (200), else 503; the body also says
+  what the consultant desk misses in its group, if anything (``desk``), without failing;
 - ``GET /metrics`` — Prometheus text format (:mod:`bot.metrics`).
 
 Bodies are capped (:data:`MAX_BODY_BYTES`; a Telegram update is a few KB). There is no
@@ -38,6 +39,7 @@ class HttpServer:
         port: int,
         *,
         readiness: ReadinessCheck | None = None,
+        reports: Callable[[], dict[str, object]] | None = None,
         routes: Iterable[web.AbstractRouteDef] = (),
         max_body_bytes: int = MAX_BODY_BYTES,
         shutdown_timeout: float = 10.0,
@@ -45,6 +47,9 @@ class HttpServer:
         self.host = host
         self.port = port
         self._readiness = readiness
+        #: Parts that report on themselves in /readyz's body without failing it (the
+        #: consultant desk says what is missing in its group: the bot still answers people).
+        self._reports = reports
         self._max_body = max_body_bytes
         self._shutdown_timeout = shutdown_timeout
         self._routes: list[web.AbstractRouteDef] = [
@@ -94,8 +99,9 @@ class HttpServer:
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, request: web.Request) -> web.Response:
+        extra = self._reports() if self._reports is not None else {}
         if self._readiness is None:
-            return web.json_response({"status": "ready"})
+            return web.json_response({"status": "ready", **extra})
         try:
             result = await asyncio.wait_for(self._readiness(), READINESS_TIMEOUT)
         except Exception as exc:
@@ -103,9 +109,9 @@ class HttpServer:
             result = False
         if result is False:
             return web.json_response(
-                {"status": "unavailable", "reason": "database unreachable"}, status=503
+                {"status": "unavailable", "reason": "database unreachable", **extra}, status=503
             )
-        return web.json_response({"status": "ready"})
+        return web.json_response({"status": "ready", **extra})
 
     async def _metrics(self, request: web.Request) -> web.Response:
         response = web.Response(body=metrics.render())

@@ -4,6 +4,12 @@ Content and UI texts use one small markup so editors never write HTML:
 ``**bold**``, ``[label](https://link)``, and list lines starting with ``- `` or ``1. ``.
 Telegram gets HTML (its most robust parse mode: only ``<``, ``>`` and ``&`` need escaping);
 Viber and the terminal get plain text with links written out.
+
+Text nobody on the team wrote (a person's message, their name, a rating comment) is put into
+a markup text through :func:`escape_markup`: a backslash before ``\\``, ``*``, ``[`` and a
+line-opening ``-`` keeps the character literal, so ``**bold**`` and ``[label](https://…)``
+from a person reach the consultants as the characters they typed, never as formatting or a
+disguised link (issue 18, item 6).
 """
 
 from __future__ import annotations
@@ -16,9 +22,32 @@ _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.DOTALL)
 _BULLET = re.compile(r"^(\s*)[-*] (?=\S)", re.MULTILINE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
+# An escaped character is held as a private-use code point while the markup is read, and put
+# back, literally, once the output is made (html.escape leaves these code points alone).
+_HELD = {"\\": "\ue000", "*": "\ue001", "[": "\ue002", "-": "\ue003"}
+_PUT_BACK = str.maketrans({held: char for char, held in _HELD.items()})
+_ESCAPED = re.compile(r"\\([\\*\[-])")
+_PRIVATE = re.compile("[\ue000-\ue003]")
+
+
+def escape_markup(text: str) -> str:
+    """``text`` as a literal inside markup: nothing in it renders as bold, a link or a list."""
+    text = _PRIVATE.sub("", text)
+    out = re.sub(r"[\\*\[]", lambda m: "\\" + m.group(0), text)
+    return re.sub(r"^(\s*)-", r"\1\\-", out, flags=re.MULTILINE)
+
+
+def _hold(text: str) -> str:
+    return _ESCAPED.sub(lambda m: _HELD[m.group(1)], text)
+
+
+def _put_back(text: str) -> str:
+    return text.translate(_PUT_BACK)
+
 
 def render_telegram_html(text: str) -> str:
     """Light markup → Telegram HTML; everything else is escaped."""
+    text = _hold(text)
     out: list[str] = []
     pos = 0
     for link in _LINK.finditer(text):
@@ -27,7 +56,7 @@ def render_telegram_html(text: str) -> str:
         out.append(f'<a href="{html.escape(url, quote=True)}">{_html_inline(label)}</a>')
         pos = link.end()
     out.append(_html_inline(text[pos:]))
-    return _BULLET.sub(r"\1• ", "".join(out))
+    return _put_back(_BULLET.sub(r"\1• ", "".join(out)))
 
 
 def _html_inline(text: str) -> str:
@@ -42,7 +71,7 @@ def render_plain(text: str) -> str:
         label, url = match.group(1), match.group(2)
         return url if label.strip() == url else f"{label}: {url}"
 
-    return _BULLET.sub(r"\1• ", _BOLD.sub(r"\1", _LINK.sub(link, text)))
+    return _put_back(_BULLET.sub(r"\1• ", _BOLD.sub(r"\1", _LINK.sub(link, _hold(text)))))
 
 
 def split_message(text: str, limit: int) -> list[str]:

@@ -178,3 +178,18 @@ DESK_RATINGS = Counter(
     "Ratings people gave after a closing, by score (1-5).",
     ["score"],
 )
+DESK_REFUSED = Counter(
+    "otwarta_desk_refused",
+    "Consultant actions refused because the member is not on the consultants' list.",
+    ["action"],
+)
+DESK_UNREACHABLE = Counter(
+    "otwarta_desk_unreachable",
+    "Desk messages that could not be put into the desk group (a misconfigured group), by step; "
+    "each is retried.",
+    ["step"],
+)
+DESK_QUEUE_BATCHED = Counter(
+    "otwarta_desk_queue_batched",
+    "Queued desk messages joined into another one's send (a burst, or a ticket over its cap).",
+)

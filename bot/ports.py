@@ -90,6 +90,20 @@ class EventSink(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class GroupRights:
+    """What the bot may do in a group, as the messenger reports it (the desk's start-up check,
+    issue 18 item 3). ``found`` is ``False`` when the group does not exist for the bot (a wrong
+    id, or the bot is not in it)."""
+
+    found: bool
+    is_forum: bool = False
+    is_admin: bool = False
+    can_manage_topics: bool = False
+    can_delete_messages: bool = False
+    can_post: bool = False
+
+
 @runtime_checkable
 class ForumTopics(Protocol):
     """Forum topics of a group (Telegram): the consultant desk keeps one per ticket.

@@ -99,6 +99,31 @@ class Settings(BaseSettings):
             raise ValueError(f"DESK_LANG must be one of {', '.join(LANGS)}")
         return value
 
+    consultants: str = Field(
+        default="",
+        description=(
+            "who may act as a consultant besides the group's admins and those added with "
+            "/desk add: Telegram user ids or @usernames, separated by commas or spaces"
+        ),
+    )
+    desk_ticket_messages_per_minute: int = Field(
+        default=6,
+        ge=1,
+        description="messages one ticket may put into the desk group per minute; the rest "
+        "are joined into one batch",
+    )
+
+    def consultant_allow_list(self) -> tuple[frozenset[int], frozenset[str]]:
+        """``CONSULTANTS`` as (Telegram user ids, lower-case usernames without the ``@``)."""
+        ids: set[int] = set()
+        names: set[str] = set()
+        for word in self.consultants.replace(",", " ").split():
+            if word.lstrip("-").isdigit():
+                ids.add(int(word))
+            else:
+                names.add(word.lstrip("@").lower())
+        return frozenset(ids), frozenset(names)
+
     def desk_pseudonym_secret(self) -> bytes:
         """The key of the desk's pseudonyms: set, or derived from the bot token."""
         if self.desk_pseudonym_key is not None:

@@ -22,7 +22,7 @@ from handlers.model import Button
 from handlers.ui import entry_button, lang_of, menu_button
 
 if TYPE_CHECKING:
-    from faq.content import ContactPoint
+    from faq.content import ContactPoint, KnowledgeBase
     from handlers.context import TurnContext
 
 EMERGENCY_ENTRY = "emergency-numbers"
@@ -73,11 +73,15 @@ class NotConfiguredDesk:
 
 def format_contacts(ctx: TurnContext) -> str:
     """The region's contact points (``ctx.kb.contacts``) in the person's language; "" if none."""
-    return "\n\n".join(_format_contact(ctx, point) for point in ctx.kb.contacts.contacts)
+    return contacts_in(ctx.kb, lang_of(ctx))
 
 
-def _format_contact(ctx: TurnContext, point: ContactPoint) -> str:
-    lang = lang_of(ctx)
+def contacts_in(kb: KnowledgeBase, lang: str) -> str:
+    """The region's contact points in ``lang`` (also outside a turn: the desk's notices)."""
+    return "\n\n".join(_format_contact(lang, point) for point in kb.contacts.contacts)
+
+
+def _format_contact(lang: str, point: ContactPoint) -> str:
     lines = [f"**{point.name.get(lang)}**"]
     if point.note is not None:
         lines.append(point.note.get(lang))

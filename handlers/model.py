@@ -113,6 +113,7 @@ class Sender:
     language_code: str | None = None  # e.g. Telegram's "uk", "ru-RU"
     display_name: str | None = None
     is_bot: bool = False
+    username: str | None = None  # Telegram's @username (the desk's allow-list), without "@"
 
 
 @dataclass(frozen=True, slots=True)

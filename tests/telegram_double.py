@@ -445,6 +445,8 @@ class _ChatInfo:
     chat: JsonDict
     next_message_id: int = 1
     members: dict[int, str] = field(default_factory=dict)  # user id -> status
+    # user id -> administrator rights that differ from "everything" (see set_rights)
+    rights: dict[int, JsonDict] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1413,6 +1415,8 @@ class BotApiDouble:
 
     async def _api_createForumTopic(self, params: JsonDict) -> JsonDict:
         chat_id, _ = self._forum(params)
+        if not self._bot_may(chat_id, "can_manage_topics"):
+            raise bad_request("not enough rights to create a topic")
         name = str(params.get("name") or "")
         if not 1 <= len(name) <= 128:
             raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG")
@@ -1501,9 +1505,22 @@ class BotApiDouble:
                     "can_manage_topics": True,
                 }
             )
+            member.update(self._chats[chat_id].rights.get(user_id, {}))
         elif status == "kicked":
             member["until_date"] = 0
         return member
+
+    def set_rights(self, chat_id: int, user_id: int | None = None, **rights: bool) -> None:
+        """Take administrator rights away (``can_manage_topics=False`` …) from a member (the
+        bot by default); topic calls then fail as Telegram's do."""
+        who = self.bot_id if user_id is None else user_id
+        self._chats[chat_id].rights.setdefault(who, {}).update(rights)
+
+    def _bot_may(self, chat_id: int, right: str) -> bool:
+        info = self._chats.get(chat_id)
+        if info is None or info.members.get(self.bot_id, "administrator") != "administrator":
+            return False
+        return bool(info.rights.get(self.bot_id, {}).get(right, True))
 
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
         """Set someone's status in a group ("administrator", "member", "left", "kicked")."""
@@ -1522,6 +1539,7 @@ class BotApiDouble:
                 "limited_gifts": False,
                 "unique_gifts": False,
                 "premium_subscription": False,
+                "gifts_from_channels": False,
             },
         }
 

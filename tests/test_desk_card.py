@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.desk.sender import pseudonym_code
+from bot.desk.sync import pseudonym_code
 from bot.i18n import translator_for
 from faq.content import KnowledgeBase, load_knowledge_base
 from handlers.desk.card import render_card, topic_name, transfer_buttons
@@ -110,3 +110,17 @@ def test_pseudonym_is_stable_keyed_and_short() -> None:
     assert "123456789" not in code
     assert code != pseudonym_code(b"key-2", person)  # without the key it means nothing
     assert code != pseudonym_code(b"key-1", Address(Platform.VIBER, "123456789"))
+
+
+def test_the_state_machine_is_one_table() -> None:
+    """Issue 11 point 2: the states live in one enum and the transitions in one table, which
+    the store's conditional UPDATEs read (``WHERE state IN sources(action)``)."""
+    from handlers.desk import machine
+    from handlers.desk.model import TicketState
+
+    assert machine.sources(machine.Action.TAKE) == (TicketState.WAITING,)
+    assert set(machine.sources(machine.Action.CLOSE)) == {TicketState.WAITING, TicketState.ASSIGNED}
+    assert machine.sources(machine.Action.REOPEN) == (TicketState.CLOSED,)
+    assert machine.target(TicketState.CLOSED, machine.Action.TAKE) is None
+    assert machine.target(TicketState.WAITING, machine.Action.TAKE) is TicketState.ASSIGNED
+    assert [s.value for s in TicketState] == ["waiting", "assigned", "closed"]

@@ -18,18 +18,19 @@ from sqlalchemy import func, select
 from bot.db import Database
 from bot.db.codec import reply_from_payload
 from bot.db.desk_models import Consultant as ConsultantRow
+from bot.db.desk_models import DeskEffect as EffectRow
 from bot.db.desk_models import Ticket as TicketRow
 from bot.db.desk_models import TicketMessage
 from bot.db.models import OutboxMessage, User
 from bot.desk.reminder import DeskReminder
 from bot.desk.runtime import DeskRuntime
-from bot.desk.store import SqlDeskStore
+from bot.desk.store import SqlDeskStore, effect_from_row
 from bot.engine import Engine
 from bot.i18n import translator_for
 from bot.settings import Settings
 from faq import load_matcher
 from faq.matcher import Matcher
-from handlers.desk.model import META_OP, META_TICKET
+from handlers.desk.effects import DeskEffect
 from handlers.model import (
     Address,
     EventKind,
@@ -42,6 +43,10 @@ from handlers.model import (
 )
 
 DESK = "-100555"
+# What the desk group is to be shown is a typed effect queued for the topic-sync worker; the
+# harness shows each as the reply it becomes, its kind and ticket under these keys.
+META_TICKET = "desk_ticket"
+META_OP = "desk_op"
 PERSON = "2001"
 OLENA = "7001"
 TARAS = "7002"
@@ -63,6 +68,7 @@ def settings(**overrides: Any) -> Settings:
         "desk_reminder_minutes": 30,
         "desk_reopen_hours": 24,
         "desk_pseudonym_key": "test-key",
+        "consultants": f"{OLENA} {TARAS}",  # the consultants' list (issue 18 item 5)
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -81,11 +87,11 @@ class DeskHarness:
             db,
             matcher=matcher,
             translator_for=translator_for,
-            handler=self.runtime.handler(),
             clock=clock,
-            flood_exempt=self.runtime.flood_exempt,  # as serve builds it
+            middleware=self.runtime,  # as serve builds it
         )
         self.seen_outbox = 0
+        self.seen_effects = 0
 
     # -- events --------------------------------------------------------------------------
 
@@ -102,14 +108,22 @@ class DeskHarness:
                     .order_by(OutboxMessage.id)
                 )
             ).all()
+            effects = (
+                await uow.session.scalars(
+                    select(EffectRow).where(EffectRow.id > self.seen_effects).order_by(EffectRow.id)
+                )
+            ).all()
         if rows:
             self.seen_outbox = rows[-1].id
-        return [
+        if effects:
+            self.seen_effects = effects[-1].id
+        replies = [
             reply_from_payload(
                 Address(Platform(row.platform), row.chat_id, row.thread_id), row.payload
             )
             for row in rows
         ]
+        return replies + [as_reply(effect_from_row(row)) for row in effects]
 
     def person_event(
         self,
@@ -182,7 +196,7 @@ class DeskHarness:
         return int(opened.meta[META_TICKET])
 
     async def give_topic(self, ticket_id: int, thread: int) -> None:
-        """What the desk sender does when it creates the ticket's topic."""
+        """What the topic-sync worker does when it creates the ticket's topic."""
         async with self.db.transaction() as uow:
             await SqlDeskStore(uow, self.clock).set_topic(ticket_id, thread, "1")
 
@@ -191,6 +205,21 @@ class DeskHarness:
             row = await uow.session.get(TicketRow, ticket_id)
             assert row is not None
             return row
+
+
+def as_reply(effect: DeskEffect) -> Reply:
+    """A queued desk effect as the reply to the desk group it stands for."""
+    meta = {"kind": "desk"}
+    if effect.ticket_id is not None:
+        meta.update({META_TICKET: str(effect.ticket_id), META_OP: effect.kind.value})
+    return Reply(
+        Address(Platform.TELEGRAM, DESK, effect.thread_id),
+        effect.text,
+        effect.buttons,
+        effect.media,
+        effect.silent,
+        meta=meta,
+    )
 
 
 @pytest.fixture

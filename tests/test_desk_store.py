@@ -12,14 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import Database, UnitOfWork
+from bot.db.desk_models import DeskEffect as EffectRow
 from bot.db.desk_models import Ticket as TicketRow
 from bot.db.desk_models import TicketMessage, TicketRating
-from bot.db.models import OutboxMessage
 from bot.desk.store import SqlDeskStore
-from handlers.desk.model import META_TICKET, NewTicket
-from handlers.model import Address, Platform, Reply
-
-DESK_CHAT = "-1001234"
+from handlers.desk.effects import DeskEffect, EffectKind
+from handlers.desk.machine import FirstResponse
+from handlers.desk.model import NewTicket
+from handlers.model import Address, Platform
 
 
 async def _person(db: Database, clock: Clock, external_id: str = "501") -> int:
@@ -28,7 +28,7 @@ async def _person(db: Database, clock: Clock, external_id: str = "501") -> int:
 
 
 def _store(uow: UnitOfWork, clock: Clock) -> SqlDeskStore:
-    return SqlDeskStore(uow, clock, desk_chat_id=DESK_CHAT)
+    return SqlDeskStore(uow, clock)
 
 
 async def _open(db: Database, clock: Clock, user_id: int, **kw: object) -> int:
@@ -67,8 +67,7 @@ async def test_ticket_life_with_timestamps(db: Database, clock: Clock) -> None:
         await store.record(ticket_id, "in", "text", "ще питання")
         await store.record(ticket_id, "out", "text", "Добрий день!", consultant.id)
         await store.record(ticket_id, "out", "text", "Друге повідомлення", consultant.id)
-        assert [e for e, _ in store.events] == ["first_response"]
-        assert store.events[0][1] == dt.timedelta(seconds=180)
+        assert store.events == [FirstResponse(dt.timedelta(seconds=180))]
     clock.advance(600)
     async with db.transaction() as uow:
         store = _store(uow, clock)
@@ -171,19 +170,7 @@ async def test_erase_person_keeps_an_anonymous_stub(db: Database, clock: Clock) 
         await store.save_comment(pending, "so-so")
     current = await _open(db, clock, user_id)
     async with db.transaction() as uow:
-        await uow.outbox.enqueue(
-            [
-                (
-                    Reply(
-                        Address(Platform.TELEGRAM, DESK_CHAT),
-                        "👤 приватний текст",
-                        meta={META_TICKET: str(current), "desk_op": "post"},
-                    ),
-                    None,
-                )
-            ],
-            clock(),
-        )
+        await _store(uow, clock).queue(DeskEffect(EffectKind.POST, current, "👤 приватний текст"))
     async with db.transaction() as uow:
         store = _store(uow, clock)
         told = await store.erase_person(user_id)
@@ -200,8 +187,8 @@ async def test_erase_person_keeps_an_anonymous_stub(db: Database, clock: Clock) 
         assert await uow.session.scalar(select(func.count()).select_from(TicketMessage)) == 0
         rating = await uow.session.scalar(select(TicketRating))
         assert rating is not None and rating.score == 3 and rating.comment is None
-        payload = await uow.session.scalar(select(OutboxMessage.payload))
-        assert payload is not None and payload["text"] == ""
+        # What the desk group was still to be shown of them is gone with them.
+        assert await uow.session.scalar(select(func.count()).select_from(EffectRow)) == 0
 
 
 async def test_consultants_and_languages(db: Database, clock: Clock) -> None:

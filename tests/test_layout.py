@@ -127,17 +127,10 @@ def test_the_graph_sees_imports_in_functions_and_type_checking_blocks() -> None:
     ]
 
 
-#: Circles being taken apart elsewhere in issue 11: the database layer (point 4) and the desk
-#: (point 2). Remove an entry when its circle is gone.
+#: Circles being taken apart elsewhere in issue 11: the database layer (point 4). Remove an
+#: entry when its circle is gone.
 BEING_UNDONE = [
     ["bot.db.desk_models", "bot.db.models"],
-    [
-        "handlers.desk",
-        "handlers.desk.billing",
-        "handlers.desk.common",
-        "handlers.desk.consultant",
-        "handlers.desk.person",
-    ],
 ]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.markup import render_plain, render_telegram_html, split_message
+from bot.markup import escape_markup, render_plain, render_telegram_html, split_message
 
 
 def test_telegram_html_renders_bold_links_and_lists() -> None:
@@ -74,3 +76,28 @@ def test_html_never_leaks_a_raw_angle_bracket(text: str) -> None:
 
     stripped = re.sub(r'<a href="[^"<>]*">', "", stripped)
     assert "<" not in stripped and ">" not in stripped
+
+
+def test_escaped_text_renders_as_the_characters_typed() -> None:
+    """Issue 18 item 6: what a person wrote never renders as formatting or a disguised link."""
+    typed = "**bold** [bank](https://evil.example/login) \\ C:\\dir\n- not a list\n* nor this"
+    escaped = escape_markup(typed)
+    html_out = render_telegram_html("👤 " + escaped)
+    assert "<b>" not in html_out and "<a" not in html_out and "•" not in html_out
+    assert html_out == "👤 " + html.escape(typed, quote=False)
+    assert render_plain(escaped) == typed
+
+
+def test_escaping_is_local_to_the_person_text() -> None:
+    card = "**Ticket #1**\nQuestion: «" + escape_markup("**x** [y](https://z.example)") + "»"
+    assert render_telegram_html(card) == (
+        "<b>Ticket #1</b>\nQuestion: «**x** [y](https://z.example)»"
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_escaped_text_comes_back_unchanged(text: str) -> None:
+    typed = "".join(ch for ch in text if not "\ue000" <= ch <= "\ue003")
+    assert render_plain(escape_markup(typed)) == typed
+    assert render_telegram_html(escape_markup(typed)) == html.escape(typed, quote=False)

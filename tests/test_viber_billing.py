@@ -14,8 +14,9 @@ from bot.engine import IdentityTranslator
 from bot.messengers.viber.client import ViberClient
 from bot.messengers.viber.sender import ViberSender
 from bot.ports import ReplyWindow
-from handlers.desk import ConsultantDesk, DeskConfig
+from handlers.desk import DeskConfig
 from handlers.desk.billing import confirmation, hold
+from handlers.desk.effects import DeskEffect, EffectKind
 from handlers.desk.model import Ticket
 from handlers.model import (
     Address,
@@ -95,33 +96,42 @@ def ticket(last_person_at: dt.datetime | None, person: Address = VIBER_PERSON) -
     )
 
 
-def desk() -> ConsultantDesk:
-    config = DeskConfig(chat_id="-100123", free_window=free_window_of([viber_sender()]))
-    return ConsultantDesk(config, lambda ctx: None)  # type: ignore[arg-type, return-value]
+def desk() -> DeskConfig:
+    return DeskConfig(chat_id="-100123", free_window=free_window_of([viber_sender()]))
 
 
-def test_a_late_reply_is_held_with_a_warning_in_the_topic() -> None:
-    turn = Turn()
-    assert hold(desk(), turn, ticket(NOW - dt.timedelta(hours=26, minutes=5)))  # type: ignore[arg-type]
-    (warning,) = turn.replies
-    assert warning.address == Address(Platform.TELEGRAM, "-100123")
-    assert warning.meta["desk_ticket"] == "7"
+class Effects:
+    """Where the desk's effects are queued (the store's ``queue``), recorded."""
+
+    def __init__(self) -> None:
+        self.queued: list[DeskEffect] = []
+
+    async def queue(self, effect: DeskEffect) -> None:
+        self.queued.append(effect)
+
+
+async def test_a_late_reply_is_held_with_a_warning_in_the_topic() -> None:
+    turn, effects = Turn(), Effects()
+    assert await hold(desk(), turn, effects, ticket(NOW - dt.timedelta(hours=26, minutes=5)))  # type: ignore[arg-type]
+    (warning,) = effects.queued
+    assert warning.kind is EffectKind.POST and turn.replies == []  # into the ticket's topic
+    assert warning.ticket_id == 7
     assert "26 h ago" in warning.text and "Viber" in warning.text and "/send" in warning.text
 
 
-def test_a_reply_within_the_window_goes() -> None:
-    turn = Turn()
-    assert not hold(desk(), turn, ticket(NOW - dt.timedelta(hours=23)))  # type: ignore[arg-type]
-    assert turn.replies == []
+async def test_a_reply_within_the_window_goes() -> None:
+    turn, effects = Turn(), Effects()
+    assert not await hold(desk(), turn, effects, ticket(NOW - dt.timedelta(hours=23)))  # type: ignore[arg-type]
+    assert turn.replies == [] and effects.queued == []
 
 
-def test_telegram_people_and_desks_without_the_check_are_never_held() -> None:
-    turn = Turn()
+async def test_telegram_people_and_desks_without_the_check_are_never_held() -> None:
+    turn, effects = Turn(), Effects()
     late = NOW - dt.timedelta(days=3)
-    assert not hold(desk(), turn, ticket(late, TELEGRAM_PERSON))  # type: ignore[arg-type]
-    unconfigured = ConsultantDesk(DeskConfig(chat_id="-100123"), lambda ctx: None)  # type: ignore[arg-type, return-value]
-    assert not hold(unconfigured, turn, ticket(late))  # type: ignore[arg-type]
-    assert turn.replies == []
+    assert not await hold(desk(), turn, effects, ticket(late, TELEGRAM_PERSON))  # type: ignore[arg-type]
+    unconfigured = DeskConfig(chat_id="-100123")
+    assert not await hold(unconfigured, turn, effects, ticket(late))  # type: ignore[arg-type]
+    assert turn.replies == [] and effects.queued == []
 
 
 def consultant_event(**kwargs: Any) -> IncomingEvent:

@@ -56,6 +56,7 @@ def both_settings(telegram: BotApiDouble, viber: ViberApiDouble, db_url: str) ->
         # Viber needs a webhook; Telegram then uses one too (both on our loopback server).
         "public_url": f"http://127.0.0.1:{port}",
         "consultant_chat_id": DESK,
+        "consultants": str(CONSULTANT.id),  # the consultants' list (issue 18 item 5)
         "desk_hours": "",  # always open
         "desk_reminder_interval_seconds": 3600.0,
     }

@@ -110,7 +110,7 @@ class Ticket(Base):
     consultant_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("consultants.id", ondelete="SET NULL")
     )
-    # The forum topic in the desk group and its card; set by the desk sender at send time.
+    # The forum topic in the desk group and its card; set by the topic-sync worker.
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[str | None] = mapped_column(String(64))
     opened_at: Mapped[dt.datetime]
@@ -164,3 +164,45 @@ class TicketRating(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     comment_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[dt.datetime]
+
+
+class DeskAllowed(Base):
+    """Someone a desk admin added with ``/desk add`` (a Telegram id, a username, or both):
+    besides the group's admins and ``CONSULTANTS``, only they act as consultants."""
+
+    __tablename__ = "desk_allowed"
+    __table_args__ = (
+        UniqueConstraint("telegram_user_id"),
+        UniqueConstraint("username"),
+        CheckConstraint("telegram_user_id IS NOT NULL OR username IS NOT NULL", name="someone"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    username: Mapped[str | None] = mapped_column(String(64))  # lower case, without the "@"
+    added_at: Mapped[dt.datetime]
+
+
+class DeskEffect(Base):
+    """One thing the desk group must be shown (:class:`bot.desk.effects.DeskEffect`), queued
+    in the turn's transaction and carried out by the topic-sync worker
+    (:mod:`bot.desk.sync`), fairly across tickets. ``ticket_id`` ``NULL``: the General topic.
+    Deleted once done; what a person erased is deleted with their tickets' contents."""
+
+    __tablename__ = "desk_effects"
+    __table_args__ = (
+        Index("ix_desk_effects_ticket_id", "ticket_id", "id"),
+        {"sqlite_autoincrement": True},  # ids only grow: they order the queue
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("tickets.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+    not_before: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(String(500))

@@ -24,8 +24,8 @@ from bot.db import Database
 from bot.desk.store import SqlDeskStore
 from bot.outbox import utcnow
 from handlers.context import TranslatorFactory
-from handlers.desk import Schedule
-from handlers.model import Address, Platform, Reply
+from handlers.desk.config import Schedule
+from handlers.desk.effects import DeskEffect, EffectKind
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,7 @@ class DeskReminder:
                     f"- {mark}#{ticket.id} · {ticket.lang.upper()} · "
                     + t.ngettext("{n} minute", "{n} minutes", waited).format(n=waited)
                 )
-            reply = Reply(
-                Address(Platform.TELEGRAM, self.chat_id), "\n".join(lines), meta={"kind": "desk"}
-            )
-            await uow.outbox.enqueue([(reply, None)], now)
+            await store.queue(DeskEffect(EffectKind.GENERAL, text="\n".join(lines)))
             await store.mark_reminded([ticket.id for ticket in overdue])
         if self.wake is not None:
             self.wake()

@@ -1,9 +1,10 @@
 """The desk's SQL: :class:`SqlDeskStore` implements :class:`handlers.desk.model.DeskStore`.
 
 It works on a unit of work (:class:`bot.db.UnitOfWork`) whose transaction it does not own (the
-engine's turn, or the desk sender's and reminder's short ones) and never commits. It writes the
-desk's tables only, and asks the unit of work's aggregates for the rest (the person, a logged
-question, the desk's relays still in the outbox). What must hold under
+engine's turn, or the topic-sync worker's and reminder's short ones) and never commits. It
+touches the desk's tables only (tickets, their messages and ratings, consultants, the
+allow-list, the queue of desk effects), and asks the unit of work's aggregates for the rest (the
+person, a logged question), read-only. What must hold under
 concurrency is done by the database itself, on both backends:
 
 - one open ticket per person: the partial unique index ``uq_tickets_open_user`` (and the
@@ -25,13 +26,17 @@ from typing import Any, cast
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.db.codec import reply_from_payload, reply_to_payload
 from bot.db.desk_models import Consultant as ConsultantRow
+from bot.db.desk_models import DeskAllowed, TicketMessage, TicketRating
+from bot.db.desk_models import DeskEffect as EffectRow
 from bot.db.desk_models import Ticket as TicketRow
-from bot.db.desk_models import TicketMessage, TicketRating
 from bot.db.unit import UnitOfWork
 from bot.privacy import scrub
+from handlers.desk import machine
+from handlers.desk.effects import DeskEffect, EffectKind
+from handlers.desk.machine import Action
 from handlers.desk.model import (
-    META_TICKET,
     CloseReason,
     Consultant,
     Direction,
@@ -40,7 +45,7 @@ from handlers.desk.model import (
     Ticket,
     TicketState,
 )
-from handlers.model import Address, Platform
+from handlers.model import Address, Platform, Reply
 
 #: How many recent tickets the expected wait is estimated from, and how far back.
 WAIT_SAMPLE = 50
@@ -62,16 +67,16 @@ class SqlDeskStore:
         clock: Callable[[], dt.datetime],
         *,
         default_wait: dt.timedelta = dt.timedelta(minutes=15),
-        desk_chat_id: str | None = None,
     ) -> None:
         self.uow = uow
         self.session = uow.session  # for the desk's own tables
         self.clock = clock
         self.default_wait = default_wait
-        self.desk_chat_id = desk_chat_id
         self.dialect = uow.dialect
         #: Transitions made in this transaction, for metrics once it commits.
-        self.events: list[tuple[str, Any]] = []
+        self.events: list[machine.TicketEvent] = []
+        #: Effects queued in this transaction (the topic-sync worker is woken on commit).
+        self.queued = 0
 
     def _insert(self, table: Any) -> Any:
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
@@ -86,6 +91,69 @@ class SqlDeskStore:
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result)
+
+    # -- the desk group's queue (the topic-sync worker reads it: bot.desk.sync) ----------
+
+    async def queue(self, effect: DeskEffect) -> None:
+        urgent = effect.urgent
+        if effect.ticket_id is not None and not urgent:
+            urgent = bool(
+                await self.session.scalar(
+                    select(TicketRow.urgent).where(TicketRow.id == effect.ticket_id)
+                )
+            )
+        self.session.add(
+            EffectRow(
+                ticket_id=effect.ticket_id,
+                kind=effect.kind.value,
+                urgent=urgent,
+                payload=effect_to_payload(effect),
+                created_at=self.clock(),
+                attempts=0,
+            )
+        )
+        await self.session.flush()  # written now: later steps of the turn may reset the session
+        self.queued += 1
+
+    async def pending_effects(
+        self, now: dt.datetime, limit: int = 5000
+    ) -> list[tuple[int, int, DeskEffect, dt.datetime]]:
+        """Queued effects of every ticket whose oldest effect is due now, oldest first:
+        (row id, attempts, effect, queued at). A ticket whose oldest effect waits for a retry
+        waits whole: its order is kept."""
+        rows = (
+            await self.session.scalars(select(EffectRow).order_by(EffectRow.id).limit(limit))
+        ).all()
+        blocked: set[int | None] = set()
+        seen: set[int | None] = set()
+        for row in rows:
+            if row.ticket_id not in seen:
+                seen.add(row.ticket_id)
+                if row.not_before is not None and _aware(row.not_before) > now:
+                    blocked.add(row.ticket_id)
+        return [
+            (r.id, r.attempts, effect_from_row(r), _aware(r.created_at))
+            for r in rows
+            if r.ticket_id not in blocked
+        ]
+
+    async def next_effect_due(self) -> dt.datetime | None:
+        return await self.session.scalar(
+            select(func.min(EffectRow.not_before)).where(EffectRow.not_before.is_not(None))
+        )
+
+    async def done(self, effect_ids: Sequence[int]) -> None:
+        if effect_ids:
+            await self.session.execute(delete(EffectRow).where(EffectRow.id.in_(list(effect_ids))))
+
+    async def postpone(self, effect_ids: Sequence[int], until: dt.datetime, error: str) -> None:
+        """Try these again at ``until`` (one more attempt counted)."""
+        await self.session.execute(
+            update(EffectRow)
+            .where(EffectRow.id.in_(list(effect_ids)))
+            .values(not_before=until, attempts=EffectRow.attempts + 1, last_error=error[:500])
+            .execution_options(synchronize_session=False)
+        )
 
     # -- reading -------------------------------------------------------------------------
 
@@ -197,7 +265,7 @@ class SqlDeskStore:
         )
         self.session.add(row)
         await self.session.flush()
-        self.events.append(("opened", new.urgent))
+        self.events.append(machine.Opened(new.urgent))
         ticket = await self.ticket(row.id)
         assert ticket is not None
         return ticket
@@ -219,36 +287,42 @@ class SqlDeskStore:
     async def take(self, ticket_id: int, consultant_id: int) -> bool:
         now = self.clock()
         updated = await self._update_tickets(
-            and_(TicketRow.id == ticket_id, TicketRow.state == "waiting"),
-            state="assigned",
+            and_(TicketRow.id == ticket_id, TicketRow.state.in_(machine.sources(Action.TAKE))),
+            state=TicketState.ASSIGNED.value,
             consultant_id=consultant_id,
             assigned_at=now,
         )
         won = updated == 1
         if won:
-            self.events.append(("taken", ticket_id))
+            self.events.append(machine.take(ticket_id))
         return won
 
     async def assign(self, ticket_id: int, consultant_id: int | None) -> bool:
         now = self.clock()
         values: dict[str, Any] = {"consultant_id": consultant_id}
         if consultant_id is None:
-            values.update(state="waiting", assigned_at=None)
+            values.update(state=TicketState.WAITING.value, assigned_at=None)
         else:
             values.update(
-                state="assigned",
+                state=TicketState.ASSIGNED.value,
                 assigned_at=func.coalesce(TicketRow.assigned_at, now),
             )
         updated = await self._update_tickets(
-            and_(TicketRow.id == ticket_id, TicketRow.state != "closed"), **values
+            and_(
+                TicketRow.id == ticket_id,
+                TicketRow.state.in_(
+                    machine.sources(Action.ASSIGN if consultant_id else Action.UNASSIGN)
+                ),
+            ),
+            **values,
         )
         return updated == 1
 
     async def close(self, ticket_id: int, reason: CloseReason) -> bool:
         now = self.clock()
         updated = await self._update_tickets(
-            and_(TicketRow.id == ticket_id, TicketRow.state != "closed"),
-            state="closed",
+            and_(TicketRow.id == ticket_id, TicketRow.state.in_(machine.sources(Action.CLOSE))),
+            state=TicketState.CLOSED.value,
             close_reason=reason,
             closed_at=now,
         )
@@ -256,7 +330,8 @@ class SqlDeskStore:
         if closed:
             row = await self.session.get(TicketRow, ticket_id, populate_existing=True)
             if row is not None:
-                self.events.append(("closed", (reason, now - (row.reopened_at or row.opened_at))))
+                lasted = now - (row.reopened_at or row.opened_at)
+                self.events.append(machine.close(reason, lasted))
         return closed
 
     async def reopen(self, ticket_id: int, window: dt.timedelta) -> bool:
@@ -264,7 +339,7 @@ class SqlDeskStore:
         updated = await self._update_tickets(
             and_(
                 TicketRow.id == ticket_id,
-                TicketRow.state == "closed",
+                TicketRow.state.in_(machine.sources(Action.REOPEN)),
                 TicketRow.close_reason.in_(REOPENABLE),
                 TicketRow.closed_at > now - window,
                 TicketRow.user_id.is_not(None),
@@ -279,7 +354,7 @@ class SqlDeskStore:
         )
         reopened = updated == 1
         if reopened:
-            self.events.append(("reopened", ticket_id))
+            self.events.append(machine.reopen(ticket_id))
         return reopened
 
     async def record(
@@ -314,13 +389,13 @@ class SqlDeskStore:
             first = result.first()
             if first is not None:
                 opened_at, reopened_at = first
-                self.events.append(("first_response", now - (reopened_at or opened_at)))
+                self.events.append(machine.FirstResponse(now - (reopened_at or opened_at)))
         await self.session.flush()
 
     async def set_topic(
         self, ticket_id: int, thread_id: int | None, card_message_id: str | None
     ) -> None:
-        """Remember the ticket's forum topic and card (the desk sender, after creating them)."""
+        """Remember the ticket's forum topic and card (the topic-sync worker, once made)."""
         await self._update_tickets(
             TicketRow.id == ticket_id, thread_id=thread_id, card_message_id=card_message_id
         )
@@ -390,7 +465,7 @@ class SqlDeskStore:
             await self._update_tickets(
                 TicketRow.id.in_(open_ids), state="closed", close_reason="erased", closed_at=now
             )
-            self.events.extend(("closed", ("erased", None)) for _ in open_ids)
+            self.events.extend(machine.close("erased", None) for _ in open_ids)
         await self._update_tickets(
             TicketRow.id.in_(ids),
             user_id=None,
@@ -399,7 +474,8 @@ class SqlDeskStore:
             person_name=None,
             audience=None,
         )
-        await self._redact_desk_outbox(set(ids))
+        # What the desk group was still to be shown of them goes with them.
+        await self.session.execute(delete(EffectRow).where(EffectRow.ticket_id.in_(ids)))
         told = []
         for ticket_id in tell:
             ticket = await self.ticket(ticket_id)
@@ -413,7 +489,7 @@ class SqlDeskStore:
         string, so a report still counts that there was one). The stub stays for the
         statistics. Returns how many tickets were pruned."""
         old = select(TicketRow.id).where(
-            TicketRow.state == "closed", TicketRow.closed_at < older_than
+            TicketRow.state == TicketState.CLOSED, TicketRow.closed_at < older_than
         )
         await self.session.execute(
             update(TicketMessage)
@@ -434,15 +510,6 @@ class SqlDeskStore:
             .values(question=None, person_name=None)
         )
         return _rowcount(result)
-
-    async def _redact_desk_outbox(self, ticket_ids: set[int]) -> None:
-        """Blank what the outbox still holds of these tickets' relays to the desk (queued or
-        recently sent); the desk sender drops the queued ones of an erased ticket anyway."""
-        if self.desk_chat_id is None:
-            return
-        await self.uow.outbox.blank_content(
-            Platform.TELEGRAM.value, self.desk_chat_id, META_TICKET, {str(i) for i in ticket_ids}
-        )
 
     # -- consultants ---------------------------------------------------------------------
 
@@ -492,6 +559,40 @@ class SqlDeskStore:
         rows = await self.session.scalars(select(ConsultantRow).order_by(ConsultantRow.id))
         return [_consultant(row) for row in rows.all()]
 
+    # -- the allow-list --------------------------------------------------------------------
+
+    async def is_allowed(self, telegram_user_id: int, username: str | None) -> bool:
+        match = DeskAllowed.telegram_user_id == telegram_user_id
+        if username:
+            match = or_(match, DeskAllowed.username == username.lower())
+        return (await self.session.scalar(select(DeskAllowed.id).where(match).limit(1))) is not None
+
+    def _who(self, who: int | str) -> Any:
+        if isinstance(who, int):
+            return DeskAllowed.telegram_user_id == who
+        return DeskAllowed.username == who.lower()
+
+    async def allow(self, who: int | str) -> bool:
+        values: dict[str, Any] = {"added_at": self.clock()}
+        if isinstance(who, int):
+            values["telegram_user_id"] = who
+        else:
+            values["username"] = who.lower()[:64]
+        result = await self.session.execute(
+            self._insert(DeskAllowed).values(**values).on_conflict_do_nothing()
+        )
+        return _rowcount(result) == 1
+
+    async def disallow(self, who: int | str) -> bool:
+        result = await self.session.execute(delete(DeskAllowed).where(self._who(who)))
+        return _rowcount(result) >= 1
+
+    async def allowed(self) -> list[int | str]:
+        rows = await self.session.execute(
+            select(DeskAllowed.telegram_user_id, DeskAllowed.username).order_by(DeskAllowed.id)
+        )
+        return [uid if uid is not None else str(name) for uid, name in rows.all()]
+
     # -- ratings -------------------------------------------------------------------------
 
     async def rate(self, ticket_id: int, user_id: int, score: int) -> PendingComment | None:
@@ -518,7 +619,7 @@ class SqlDeskStore:
         )
         if _rowcount(result) != 1:
             return None
-        self.events.append(("rated", score))
+        self.events.append(machine.Rated(score))
         return PendingComment(ticket_id, row.reopen_count)
 
     async def pending_comment(self, user_id: int, since: dt.datetime) -> PendingComment | None:
@@ -567,7 +668,7 @@ def _ticket(
     )
     return Ticket(
         id=row.id,
-        state=cast(TicketState, row.state),
+        state=TicketState(row.state),
         close_reason=cast(CloseReason | None, row.close_reason),
         origin=row.origin,
         urgent=row.urgent,
@@ -599,3 +700,34 @@ def _consultant(row: ConsultantRow) -> Consultant:
         display_name=row.display_name,
         languages=tuple(row.languages or ()),
     )
+
+
+_NOWHERE = Address(Platform.TELEGRAM, "desk")
+
+
+def effect_to_payload(effect: DeskEffect) -> dict[str, Any]:
+    payload = reply_to_payload(
+        Reply(_NOWHERE, effect.text, effect.buttons, effect.media, effect.silent)
+    )
+    if effect.thread_id is not None:
+        payload["thread_id"] = effect.thread_id
+    return payload
+
+
+def effect_from_row(row: EffectRow) -> DeskEffect:
+    reply = reply_from_payload(_NOWHERE, row.payload)
+    return DeskEffect(
+        EffectKind(row.kind),
+        row.ticket_id,
+        reply.text,
+        reply.media,
+        reply.buttons,
+        reply.silent,
+        row.payload.get("thread_id"),
+        row.urgent,
+    )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite gives naive datetimes back (stored as UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)

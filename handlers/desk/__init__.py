@@ -1,8 +1,8 @@
 """The consultant desk: tickets in a Telegram forum group, one topic per ticket (issue 4).
 
-:class:`ConsultantDesk` implements :class:`handlers.handoff.Desk` (``open_ticket``) and wraps
-the conversation router (:meth:`ConsultantDesk.wrap`) so that, before the router sees an
-event:
+:class:`ConsultantDesk` is the conversation side of the desk. For each turn the desk's plug-in
+(:class:`bot.desk.runtime.DeskRuntime`, the engine's middleware) calls :meth:`ConsultantDesk.handle`
+with that turn's desk store, before the router sees the event:
 
 - events from the desk group go to the consultant side (:mod:`handlers.desk.consultant`)
   and never to the router — commands from anywhere else are never consultant commands;
@@ -12,111 +12,78 @@ event:
 - ``/forget``'s confirmation first erases the person's tickets and tells the desk, then the
   router deletes the person.
 
-Everything the desk is told is a reply addressed to a *ticket* (``Reply.meta``); the desk
-sender (:mod:`bot.desk.sender`) finds or creates its forum topic when it sends.
+``ctx.desk`` is set to a :class:`TurnDesk` (this turn's store bound in), so every handoff opens
+a ticket. What the desk group must be shown is a typed effect (:mod:`handlers.desk.effects`)
+queued in the turn's transaction — replies the turn makes to the desk group included — and
+carried out by the topic-sync worker (:mod:`bot.desk.sync`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
-from handlers.desk.billing import FreeWindow
+from handlers.desk import consultant, person
+from handlers.desk.config import DeskConfig, Schedule
+from handlers.desk.effects import DeskEffect, EffectKind
 from handlers.desk.model import DeskStore
-from handlers.model import Address, Platform
 
 if TYPE_CHECKING:
     from handlers.context import TurnContext
     from handlers.handoff_model import HandoffRequest
 
+__all__ = ["ConsultantDesk", "DeskConfig", "Schedule", "TurnDesk"]
+
 Handler = Callable[["TurnContext"], Awaitable[None]]
 
 
-class Schedule(Protocol):
-    """The desk's working hours (:class:`bot.desk.hours.WorkingHours`)."""
+class TurnDesk:
+    """The desk as one turn sees it (:class:`handlers.context.Desk`): the turn's store bound."""
 
-    @property
-    def always_open(self) -> bool: ...
-
-    def is_open(self, moment: dt.datetime) -> bool: ...
-
-    def next_opening(self, moment: dt.datetime) -> dt.datetime | None: ...
-
-
-@dataclass(frozen=True)
-class DeskConfig:
-    """The desk's settings, as the handlers need them (built from :mod:`bot.settings`)."""
-
-    chat_id: str  # CONSULTANT_CHAT_ID
-    desk_lang: str = "uk"  # the language of cards and notices in the desk group
-    reopen_window: dt.timedelta = dt.timedelta(hours=72)
-    comment_window: dt.timedelta = dt.timedelta(minutes=30)
-    show_names: bool = False
-    hours: Schedule | None = None
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Warsaw"))
-    # Viber (issue 5): "is a message to this person free now?", from the messengers' senders
-    # (bot.ports.ReplyWindow); None: every message is. See handlers.desk.billing.
-    free_window: FreeWindow | None = None
-
-    @property
-    def address(self) -> Address:
-        """The desk group (General); ticket replies carry the ticket in ``meta`` instead."""
-        return Address(Platform.TELEGRAM, self.chat_id)
-
-    def is_desk(self, address: Address) -> bool:
-        return address.platform is Platform.TELEGRAM and address.chat_id == self.chat_id
-
-
-StoreFactory = Callable[["TurnContext"], DeskStore]
-
-
-class ConsultantDesk:
-    """The configured desk (:class:`handlers.handoff.Desk`)."""
-
-    def __init__(self, config: DeskConfig, stores: StoreFactory) -> None:
+    def __init__(self, config: DeskConfig, store: DeskStore) -> None:
         self.config = config
-        self._stores = stores
-        self._turn_stores: dict[int, DeskStore] = {}
+        self.store = store
 
     @property
     def is_configured(self) -> bool:
         return True
 
-    def store(self, ctx: TurnContext) -> DeskStore:
-        """The desk store of this turn (one per turn, on the turn's transaction)."""
-        store = self._turn_stores.get(id(ctx))
-        if store is None:
-            store = self._stores(ctx)
-        return store
-
     async def open_ticket(self, ctx: TurnContext, request: HandoffRequest) -> None:
-        from handlers.desk import person
+        await person.open_ticket(self.config, ctx, self.store, request)
 
-        await person.open_ticket(self, ctx, request)
 
-    async def handle(self, ctx: TurnContext, inner: Handler) -> None:
-        """Route one event: the desk group, a person in a ticket, or the router (``inner``)."""
-        from handlers.desk import consultant, person
+class ConsultantDesk:
+    """The configured desk's conversation."""
 
-        ctx.desk = self
-        self._turn_stores[id(ctx)] = self._stores(ctx)
-        try:
-            if self.config.is_desk(ctx.event.address):
-                await consultant.on_event(self, ctx)
-                return
-            if await person.intercept(self, ctx):
-                return
+    def __init__(self, config: DeskConfig) -> None:
+        self.config = config
+
+    async def handle(self, ctx: TurnContext, store: DeskStore, inner: Handler) -> None:
+        """Route one event: the desk group, a person in a ticket, or the router (``inner``);
+        then hand what the turn says to the desk group to the topic-sync worker."""
+        ctx.desk = TurnDesk(self.config, store)
+        if self.config.is_desk(ctx.event.address):
+            await consultant.on_event(self.config, ctx, store)
+        elif not await person.intercept(self.config, ctx, store):
             await inner(ctx)
-        finally:
-            self._turn_stores.pop(id(ctx), None)
+        await self._to_worker(ctx, store)
 
-    def wrap(self, inner: Handler) -> Handler:
-        """The engine's handler: this desk in front of the conversation router."""
-
-        async def handler(ctx: TurnContext) -> None:
-            await self.handle(ctx, inner)
-
-        return handler
+    async def _to_worker(self, ctx: TurnContext, store: DeskStore) -> None:
+        """Replies addressed to the desk group (answers to consultants' commands) go out through
+        the topic-sync worker too: it is the group's one sender, so its queue stays fair."""
+        kept = []
+        for reply in ctx.replies:
+            if not self.config.is_desk(reply.address):
+                kept.append(reply)
+                continue
+            await store.queue(
+                DeskEffect(
+                    EffectKind.GENERAL,
+                    text=reply.text,
+                    media=reply.media,
+                    buttons=reply.buttons,
+                    silent=reply.silent,
+                    thread_id=reply.address.thread_id,
+                )
+            )
+        ctx.replies[:] = kept

@@ -13,22 +13,18 @@ caption starting with ``/send``); ``/send`` is taken off before the message goes
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.i18n import N_
 from handlers.desk.common import desk_t, to_ticket
-from handlers.model import Address, EventKind, IncomingEvent
+from handlers.model import EventKind, IncomingEvent
 
 if TYPE_CHECKING:
     from handlers.context import TurnContext
-    from handlers.desk import ConsultantDesk
-    from handlers.desk.model import Ticket
+    from handlers.desk.config import DeskConfig
+    from handlers.desk.model import DeskStore, Ticket
 
-#: ``(person, their last message, now) -> free?`` (see :class:`bot.ports.ReplyWindow`).
-FreeWindow = Callable[[Address, dt.datetime | None, dt.datetime], bool]
 
 SEND_COMMAND = "send"
 _SEND = re.compile(r"^/send(?:@\w+)?(?=\s|$)", re.IGNORECASE)
@@ -60,10 +56,10 @@ def confirmation(event: IncomingEvent) -> tuple[bool, IncomingEvent]:
     return False, event
 
 
-def hold(desk: ConsultantDesk, ctx: TurnContext, ticket: Ticket) -> bool:
+async def hold(desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket) -> bool:
     """``True`` (and a warning in the ticket's topic) when a message to the person now would be
     billed; ``False`` when it may go."""
-    check = desk.config.free_window
+    check = desk.free_window
     person = ticket.person
     if check is None or person is None:
         return False
@@ -77,5 +73,5 @@ def hold(desk: ConsultantDesk, ctx: TurnContext, ticket: Ticket) -> bool:
     else:
         hours = int((ctx.now - last).total_seconds() // 3600)
         text = t.gettext(HELD).format(hours=hours, platform=platform)
-    ctx.replies.append(to_ticket(desk, ticket.id, text))
+    await to_ticket(store, ticket.id, text)
     return True

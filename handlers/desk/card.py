@@ -1,7 +1,7 @@
 """What the desk shows for a ticket: the topic's name and its card (the topic's first message).
 
 Pure functions of the ticket's current state, rendered in the desk's language: the desk
-sender (:mod:`bot.desk.sender`) draws them when it creates a topic and redraws them after each
+worker (:mod:`bot.desk.sync`) draws them when it creates a topic and redraws them after each
 change (taken, transferred, closed), so a card is never stale and a recreated topic gets a
 fresh one.
 
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.markup import escape_markup
 from handlers import ids
 from handlers.desk.model import BUTTON_PREFIX, Consultant, Ticket
 from handlers.model import Button
@@ -74,7 +75,7 @@ def state_label(ticket: Ticket, t: Translator) -> str:
     if ticket.state == "waiting":
         return _("⏳ waiting for a consultant")
     if ticket.state == "assigned":
-        return _("👤 taken by {name}").format(name=ticket.consultant_name or "?")
+        return _("👤 taken by {name}").format(name=escape_markup(ticket.consultant_name or "?"))
     reasons = {
         "resolved": _("✅ closed: resolved"),
         "no_reply": _("✅ closed: no reply"),
@@ -115,7 +116,9 @@ def render_card(
     lines.append(_("Why: {origin}").format(origin=origin_label(ticket.origin, t)))
     if ticket.question:
         lines.append("")
-        lines.append(_("Question: «{question}»").format(question=_clip(ticket.question, 600)))
+        lines.append(
+            _("Question: «{question}»").format(question=escape_markup(_clip(ticket.question, 600)))
+        )
     best = [(entry, score) for entry, score in ticket.candidates if entry in kb.entries]
     if best:
         lines.append("")
@@ -125,7 +128,7 @@ def render_card(
             lines.append(f"- {title} ({entry_id}, {round(score * 100)}%)")
     lines.append("")
     if speakers:
-        names = ", ".join(c.display_name for c in speakers)
+        names = ", ".join(escape_markup(c.display_name) for c in speakers)
         lines.append(_("Speak {lang}: {names}").format(lang=ticket.lang.upper(), names=names))
     else:
         lines.append(

@@ -1,4 +1,4 @@
-"""Small pieces both sides of the desk use: replies to the desk, times in words."""
+"""Small pieces both sides of the desk use: effects for the desk group, times in words."""
 
 from __future__ import annotations
 
@@ -9,43 +9,39 @@ from typing import TYPE_CHECKING
 from babel import Locale
 from babel.dates import format_skeleton, format_time
 
-from handlers.desk.model import META_OP, META_TICKET, DeskOp
-from handlers.model import Button, Media, Reply
+from handlers.desk.effects import DeskEffect, EffectKind
+from handlers.model import Button, Media
 
 if TYPE_CHECKING:
     from handlers.context import Translator, TurnContext
-    from handlers.desk import ConsultantDesk
+    from handlers.desk.config import DeskConfig
+    from handlers.desk.model import DeskStore
 
 
-def to_ticket(
-    desk: ConsultantDesk,
+async def to_ticket(
+    store: DeskStore,
     ticket_id: int,
     text: str = "",
     *,
-    op: DeskOp = "post",
+    op: EffectKind | str = EffectKind.POST,
     media: Media | None = None,
     buttons: tuple[tuple[Button, ...], ...] = (),
     silent: bool = False,
-) -> Reply:
-    """A message into a ticket's topic (the desk sender finds or makes the topic)."""
-    return Reply(
-        desk.config.address,
-        text,
-        buttons,
-        media,
-        silent,
-        meta={META_TICKET: str(ticket_id), META_OP: op, "kind": "desk"},
-    )
+) -> None:
+    """Show the group something about a ticket: in its topic (the worker finds or makes it)."""
+    await store.queue(DeskEffect(EffectKind(op), ticket_id, text, media, buttons, silent))
 
 
-def to_general(desk: ConsultantDesk, text: str, *, silent: bool = False) -> Reply:
-    """A message in the desk group's General topic (reminders, ratings, erasures)."""
-    return Reply(desk.config.address, text, silent=silent, meta={"kind": "desk"})
+async def to_general(
+    store: DeskStore, text: str, *, silent: bool = False, thread_id: int | None = None
+) -> None:
+    """A message in the desk group's General topic (or ``thread_id``'s, not a ticket's)."""
+    await store.queue(DeskEffect(EffectKind.GENERAL, text=text, silent=silent, thread_id=thread_id))
 
 
-def desk_t(desk: ConsultantDesk, ctx: TurnContext) -> Translator:
+def desk_t(desk: DeskConfig, ctx: TurnContext) -> Translator:
     """The desk group's language."""
-    return ctx.translator_for(desk.config.desk_lang)
+    return ctx.translator_for(desk.desk_lang)
 
 
 def wait_in_words(t: Translator, wait: dt.timedelta) -> str:

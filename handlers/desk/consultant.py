@@ -11,8 +11,11 @@ the group is where consultants talk to each other too.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from bot import metrics
+from bot.markup import escape_markup
 from faq.languages import LANGS
 from handlers import ids
 from handlers.desk import billing
@@ -31,14 +34,18 @@ from handlers.model import EventKind, Reply
 
 if TYPE_CHECKING:
     from handlers.context import Translator, TurnContext
-    from handlers.desk import ConsultantDesk
+    from handlers.desk.config import DeskConfig
     from handlers.desk.model import DeskStore
 
+log = logging.getLogger(__name__)
+
 NOTE_MARK = "!"
+#: What only consultants may use (``/help`` is for everyone in the group; ``/desk`` for admins).
+CONSULTANT_COMMANDS = frozenset({"take", "close", "transfer", "faq", "send", "langs", "queue"})
 NO_REPLY_WORDS = frozenset({"noreply", "no_reply", "no-reply", "nr"})
 
 
-async def on_event(desk: ConsultantDesk, ctx: TurnContext) -> None:
+async def on_event(desk: DeskConfig, ctx: TurnContext, store: DeskStore) -> None:
     event = ctx.event
     if event.sender.is_bot or event.kind not in (
         EventKind.TEXT,
@@ -51,12 +58,17 @@ async def on_event(desk: ConsultantDesk, ctx: TurnContext) -> None:
         telegram_id = int(event.sender.user_id)
     except ValueError:
         return
-    store = desk.store(ctx)
+    thread = event.address.thread_id
+    if event.kind is EventKind.COMMAND and (event.command or "").lower() == "desk":
+        await _desk_command(desk, ctx, store, telegram_id)
+        return
+    if not await is_consultant(desk, store, telegram_id, event.sender.username):
+        await _refuse(desk, ctx, store, thread)
+        return
     me = await store.consultant(telegram_id, event.sender.display_name)
     if event.kind is EventKind.BUTTON:
         await _on_button(desk, ctx, store, me)
         return
-    thread = event.address.thread_id
     ticket = await store.ticket_in_thread(thread) if thread is not None else None
     confirmed, ctx.event = billing.confirmation(event)  # "/send …": a billed message, confirmed
     if ctx.event.kind is EventKind.COMMAND:
@@ -65,11 +77,127 @@ async def on_event(desk: ConsultantDesk, ctx: TurnContext) -> None:
         await _on_message(desk, ctx, store, me, ticket, confirmed=confirmed)
 
 
+# -- who acts as a consultant (issue 18 item 5) ----------------------------------------------
+
+
+async def is_consultant(
+    desk: DeskConfig, store: DeskStore, telegram_id: int, username: str | None
+) -> bool:
+    """On ``CONSULTANTS``, added with ``/desk add``, or an admin of the desk group."""
+    config = desk
+    name = (username or "").lower()
+    if telegram_id in config.consultant_ids or (name and name in config.consultant_usernames):
+        return True
+    if await store.is_allowed(telegram_id, name or None):
+        return True
+    return config.is_admin is not None and await config.is_admin(telegram_id)
+
+
+def _action_of(ctx: TurnContext) -> str | None:
+    """What a member tried to do as a consultant (``None``: nothing a consultant does — talk in
+    General, an internal-looking note, ``/help``)."""
+    event = ctx.event
+    if event.kind is EventKind.BUTTON:
+        prefix, _args = ids.parse(event.payload)
+        return "button" if prefix == BUTTON_PREFIX else None
+    if event.kind is EventKind.COMMAND:
+        command = (event.command or "").lower()
+        if command in ("help", "start"):
+            return None
+        return "command" if command in CONSULTANT_COMMANDS else None
+    if event.address.thread_id is None:
+        return None
+    if event.kind is EventKind.TEXT and event.text.lstrip().startswith(NOTE_MARK):
+        return None
+    return "message"
+
+
+async def _refuse(desk: DeskConfig, ctx: TurnContext, store: DeskStore, thread: int | None) -> None:
+    """Politely, in the group; logged and counted without anything that names the member."""
+    action = _action_of(ctx)
+    if action is None:
+        if ctx.event.kind is EventKind.COMMAND and (ctx.event.command or "") in ("help", "start"):
+            ctx.reply(desk_help(desk_t(desk, ctx)), kind="desk")
+        return
+    if action == "message" and thread is not None and await store.ticket_in_thread(thread) is None:
+        return  # a topic that is not a ticket's: the group talking
+    metrics.DESK_REFUSED.labels(action).inc()
+    log.warning("desk: refused a %s from a group member not on the consultants' list", action)
+    t = desk_t(desk, ctx)
+    text = t.gettext(
+        "Sorry, only the desk's consultants can take tickets and write to people, so nothing "
+        "was done or sent. A desk admin can add you with /desk add @username."
+    )
+    if ctx.event.kind is EventKind.BUTTON:
+        ctx.reply(text, kind="desk")
+        return
+    await to_general(store, text, thread_id=thread)
+
+
+async def _desk_command(
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, telegram_id: int
+) -> None:
+    """``/desk add @name`` · ``/desk remove @name`` · ``/desk list`` (admins of the group);
+    plain ``/desk``: the help."""
+    t = desk_t(desk, ctx)
+    args = [a.strip(",;") for a in ctx.event.args]
+    verb = args[0].lower() if args else ""
+    if verb not in ("add", "remove", "list"):
+        ctx.reply(desk_help(t), kind="desk")
+        return
+    if desk.is_admin is None or not await desk.is_admin(telegram_id):
+        metrics.DESK_REFUSED.labels("desk_admin").inc()
+        log.warning("desk: refused /desk %s from a member who is not an admin of the group", verb)
+        ctx.reply(
+            t.gettext("Only the group's admins can change the consultants' list."), kind="desk"
+        )
+        return
+    if verb == "list":
+        listed = [f"@{w}" if isinstance(w, str) else str(w) for w in await store.allowed()]
+        listed += sorted(f"@{n}" for n in desk.consultant_usernames)
+        listed += sorted(str(i) for i in desk.consultant_ids)
+        ctx.reply(
+            t.gettext("Consultants (besides the group's admins): {names}").format(
+                names=escape_markup(", ".join(dict.fromkeys(listed)) or "—")
+            ),
+            kind="desk",
+        )
+        return
+    who = [_member(a) for a in args[1:]]
+    if not who or any(w is None for w in who):
+        ctx.reply(
+            t.gettext("Usage: /desk add @username (or a Telegram user id), /desk remove @username"),
+            kind="desk",
+        )
+        return
+    done = []
+    for member in who:
+        assert member is not None
+        changed = await (store.allow(member) if verb == "add" else store.disallow(member))
+        if changed:
+            done.append(f"@{member}" if isinstance(member, str) else str(member))
+    names = escape_markup(", ".join(done) or "—")
+    if verb == "add":
+        text = t.gettext("✅ Added to the consultants: {names}").format(names=names)
+    else:
+        text = t.gettext("Removed from the consultants: {names}").format(names=names)
+    ctx.reply(text, kind="desk")
+
+
+def _member(word: str) -> int | str | None:
+    """``@name`` → ``"name"``, ``12345`` → ``12345``; anything else → ``None``."""
+    if word.isdigit():
+        return int(word)
+    name = word.removeprefix("@").lower()
+    valid = 5 <= len(name) <= 32 and name.replace("_", "").isalnum() and name.isascii()
+    return name if word.startswith("@") and valid else None
+
+
 # -- commands ------------------------------------------------------------------------------
 
 
 async def _on_command(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     me: Consultant,
@@ -115,7 +243,7 @@ async def _langs(
         languages = me.languages
     ctx.reply(
         t.gettext("🗣 {name} speaks: {langs}").format(
-            name=me.display_name, langs=" ".join(languages).upper() or "—"
+            name=escape_markup(me.display_name), langs=" ".join(languages).upper() or "—"
         ),
         kind="desk",
     )
@@ -152,7 +280,7 @@ def desk_help(t: Translator) -> str:
 
 
 async def _faq(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     ticket: Ticket,
@@ -162,15 +290,13 @@ async def _faq(
     t = desk_t(desk, ctx)
     entry = ctx.kb.entries.get(args[0]) if args else None
     if entry is None:
-        ctx.replies.append(
-            to_ticket(
-                desk,
-                ticket.id,
-                t.gettext("No such entry. Usage: /faq <id>, for example /faq pesel-ukr"),
-            )
+        await to_ticket(
+            store,
+            ticket.id,
+            t.gettext("No such entry. Usage: /faq <id>, for example /faq pesel-ukr"),
         )
         return
-    if not await _can_send(desk, ctx, ticket, t):
+    if not await _can_send(desk, ctx, store, ticket, t):
         return
     await _claim_if_waiting(desk, ctx, store, ticket, me)
     assert ticket.person is not None
@@ -184,15 +310,13 @@ async def _faq(
         )
     )
     await store.record(ticket.id, "out", "faq", f"/faq {entry.id}", me.id)
-    ctx.replies.append(
-        to_ticket(
-            desk,
-            ticket.id,
-            t.gettext("📤 {name} sent the answer “{title}”.").format(
-                name=me.display_name, title=entry.title.get(t.lang)
-            ),
-            silent=True,
-        )
+    await to_ticket(
+        store,
+        ticket.id,
+        t.gettext("📤 {name} sent the answer “{title}”.").format(
+            name=escape_markup(me.display_name), title=entry.title.get(t.lang)
+        ),
+        silent=True,
     )
 
 
@@ -200,7 +324,7 @@ async def _faq(
 
 
 async def _on_message(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     me: Consultant,
@@ -213,9 +337,9 @@ async def _on_message(
     if event.kind is EventKind.TEXT and event.text.lstrip().startswith(NOTE_MARK):
         await store.record(ticket.id, "note", "text", event.text.lstrip()[1:].strip(), me.id)
         return
-    if not await _can_send(desk, ctx, ticket, t):
+    if not await _can_send(desk, ctx, store, ticket, t):
         return
-    if not confirmed and billing.hold(desk, ctx, ticket):  # Viber bills late replies
+    if not confirmed and await billing.hold(desk, ctx, store, ticket):  # Viber bills late replies
         return
     await _claim_if_waiting(desk, ctx, store, ticket, me)
     assert ticket.person is not None
@@ -239,7 +363,9 @@ def consultant_label(t: Translator) -> str:
     return "**" + t.gettext("💬 Consultant:") + "**"
 
 
-async def _can_send(desk: ConsultantDesk, ctx: TurnContext, ticket: Ticket, t: Translator) -> bool:
+async def _can_send(
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket, t: Translator
+) -> bool:
     """An open ticket of a person who still exists; otherwise say why nothing was sent."""
     if ticket.person is not None and ticket.is_open:
         return True
@@ -247,12 +373,12 @@ async def _can_send(desk: ConsultantDesk, ctx: TurnContext, ticket: Ticket, t: T
         text = t.gettext("ℹ️ Ticket #{number}: the person deleted their data; nothing can be sent.")
     else:
         text = t.gettext("ℹ️ Ticket #{number} is closed: your message was not sent to the person.")
-    ctx.replies.append(to_general(desk, text.format(number=ticket.id)))
+    await to_general(store, text.format(number=ticket.id))
     return False
 
 
 async def _claim_if_waiting(
-    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, ticket: Ticket, me: Consultant
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket, me: Consultant
 ) -> None:
     """Answering a waiting ticket takes it (the card then says who)."""
     if ticket.state == "waiting":
@@ -263,7 +389,7 @@ async def _claim_if_waiting(
 
 
 async def take(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     ticket: Ticket,
@@ -274,14 +400,12 @@ async def take(
     """Claim the ticket: exactly one of several consultants pressing at once wins."""
     t = desk_t(desk, ctx)
     if await store.take(ticket.id, me.id):
-        ctx.replies.append(
-            to_ticket(
-                desk,
-                ticket.id,
-                t.gettext("✋ {name} took the ticket.").format(name=me.display_name),
-                op="card",
-                silent=True,
-            )
+        await to_ticket(
+            store,
+            ticket.id,
+            t.gettext("✋ {name} took the ticket.").format(name=escape_markup(me.display_name)),
+            op="card",
+            silent=True,
         )
         if ticket.person is not None:
             pt = ctx.translator_for(ticket.lang)
@@ -301,25 +425,27 @@ async def take(
         return False
     if fresh.is_open:
         text = t.gettext("{name}: ticket #{number} is already taken by {owner}.").format(
-            name=me.display_name, number=fresh.id, owner=fresh.consultant_name or "?"
+            name=escape_markup(me.display_name),
+            number=fresh.id,
+            owner=escape_markup(fresh.consultant_name or "?"),
         )
     else:
         text = t.gettext("Ticket #{number} is already closed.").format(number=fresh.id)
-    ctx.replies.append(to_ticket(desk, fresh.id, text, silent=True))
+    await to_ticket(store, fresh.id, text, silent=True)
     return False
 
 
-def _say_already_closed(
-    desk: ConsultantDesk, ctx: TurnContext, ticket: Ticket, t: Translator
+async def _say_already_closed(
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket, t: Translator
 ) -> None:
     """A button or command on a ticket that closed meanwhile: say so in the General topic."""
-    ctx.replies.append(
-        to_general(desk, t.gettext("Ticket #{number} is already closed.").format(number=ticket.id))
+    await to_general(
+        store, t.gettext("Ticket #{number} is already closed.").format(number=ticket.id)
     )
 
 
 async def close(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     ticket: Ticket,
@@ -328,16 +454,14 @@ async def close(
 ) -> None:
     t = desk_t(desk, ctx)
     if not await store.close(ticket.id, reason):
-        _say_already_closed(desk, ctx, ticket, t)
+        await _say_already_closed(desk, ctx, store, ticket, t)
         return
-    ctx.replies.append(
-        to_ticket(
-            desk,
-            ticket.id,
-            t.gettext("✅ {name} closed the ticket.").format(name=me.display_name),
-            op="close",
-            silent=True,
-        )
+    await to_ticket(
+        store,
+        ticket.id,
+        t.gettext("✅ {name} closed the ticket.").format(name=escape_markup(me.display_name)),
+        op="close",
+        silent=True,
     )
     if ticket.person is None:
         return
@@ -357,25 +481,23 @@ async def close(
 
 
 async def _transfer_menu(
-    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, ticket: Ticket
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket
 ) -> None:
     t = desk_t(desk, ctx)
     if not ticket.is_open:
-        _say_already_closed(desk, ctx, ticket, t)
+        await _say_already_closed(desk, ctx, store, ticket, t)
         return
-    ctx.replies.append(
-        to_ticket(
-            desk,
-            ticket.id,
-            t.gettext("🔀 Hand ticket #{number} to:").format(number=ticket.id),
-            buttons=transfer_buttons(ticket, await store.consultants(), t),
-            silent=True,
-        )
+    await to_ticket(
+        store,
+        ticket.id,
+        t.gettext("🔀 Hand ticket #{number} to:").format(number=ticket.id),
+        buttons=transfer_buttons(ticket, await store.consultants(), t),
+        silent=True,
     )
 
 
 async def _transfer(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     ticket: Ticket,
@@ -387,20 +509,20 @@ async def _transfer(
     if target_id and target is None:
         raise StaleButton(str(target_id))
     if not await store.assign(ticket.id, target.id if target is not None else None):
-        _say_already_closed(desk, ctx, ticket, t)
+        await _say_already_closed(desk, ctx, store, ticket, t)
         return
     if target is None:
-        text = t.gettext("↩️ {name} put the ticket back in the queue.").format(name=me.display_name)
+        text = t.gettext("↩️ {name} put the ticket back in the queue.").format(
+            name=escape_markup(me.display_name)
+        )
     else:
         text = t.gettext("🔀 {name} handed the ticket to {target}.").format(
-            name=me.display_name, target=target.display_name
+            name=escape_markup(me.display_name), target=escape_markup(target.display_name)
         )
-    ctx.replies.append(to_ticket(desk, ticket.id, text, op="card"))
+    await to_ticket(store, ticket.id, text, op="card")
 
 
-async def _on_button(
-    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, me: Consultant
-) -> None:
+async def _on_button(desk: DeskConfig, ctx: TurnContext, store: DeskStore, me: Consultant) -> None:
     prefix, args = ids.parse(ctx.event.payload)
     if prefix != BUTTON_PREFIX or len(args) < 2:
         return

@@ -2,35 +2,34 @@
 
 Handlers never see SQL: :class:`DeskStore` is the slice of the database layer the desk's
 handlers use (implemented by :class:`bot.desk.store.SqlDeskStore` over the turn's
-transaction). Replies to the desk are addressed to a *ticket* (``meta[META_TICKET]``) rather
-than to a forum topic: the desk sender (:mod:`bot.desk.sender`) resolves — and when needed
-creates or recreates — the ticket's topic at send time, outside any transaction.
+transaction). What the desk group must be shown is a typed effect for a *ticket*
+(:mod:`handlers.desk.effects`), queued in the turn's transaction: the topic-sync worker
+(:mod:`bot.desk.sync`) resolves — and when needed creates or recreates — the ticket's topic
+after the commit, outside any transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from handlers.desk.effects import DeskEffect
 from handlers.model import Address
 
-TicketState = Literal["waiting", "assigned", "closed"]
+
+class TicketState(enum.StrEnum):
+    """The one list of a ticket's states (the table's check constraint spells the same)."""
+
+    WAITING = "waiting"  # the person waits for a consultant
+    ASSIGNED = "assigned"  # a consultant owns it
+    CLOSED = "closed"  # over (see CloseReason)
+
+
 CloseReason = Literal["resolved", "no_reply", "cancelled", "erased"]
 Origin = Literal["request", "feedback", "unknown", "escalate", "urgent", "other"]
 Direction = Literal["in", "out", "note", "event"]
-
-#: ``Reply.meta`` key: the ticket a desk message belongs to (the sender finds its topic).
-META_TICKET = "desk_ticket"
-#: ``Reply.meta`` key: what the desk sender does for that ticket (see :data:`DeskOp`).
-META_OP = "desk_op"
-#: Desk operations, besides sending ``text``/``media`` into the ticket's topic (``"post"``):
-#: ``open`` makes sure the topic and its card exist (the text, if any, is posted after it);
-#: ``card`` redraws the card from the ticket's current state; ``close``/``reopen`` rename
-#: and close/reopen the topic after posting the text; ``erase`` posts the text, then deletes
-#: the topic (closing it when deleting is not allowed).
-DeskOp = Literal["post", "open", "card", "close", "reopen", "erase"]
-DESK_OPS: tuple[str, ...] = ("post", "open", "card", "close", "reopen", "erase")
 
 #: Button ids (``Button.id``, at most 64 bytes): ``<prefix>:<verb>:<ticket>[:<arg>]``.
 BUTTON_PREFIX = "dk"
@@ -78,7 +77,7 @@ class Ticket:
 
     @property
     def is_open(self) -> bool:
-        return self.state != "closed"
+        return self.state != TicketState.CLOSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +98,11 @@ class PendingComment:
 
 class DeskStore(Protocol):
     """Tickets, consultants and ratings, inside the turn's transaction."""
+
+    # -- what the desk group must be shown -----------------------------------------------
+    async def queue(self, effect: DeskEffect) -> None:
+        """Queue ``effect`` for the topic-sync worker, in this transaction."""
+        ...
 
     # -- tickets -------------------------------------------------------------------------
     async def open_ticket(self, user_id: int, new: NewTicket) -> Ticket:
@@ -182,6 +186,23 @@ class DeskStore(Protocol):
     async def set_languages(self, consultant_id: int, languages: tuple[str, ...]) -> None: ...
 
     async def consultants(self) -> list[Consultant]: ...
+
+    # -- the allow-list (besides the group's admins and CONSULTANTS) -------------------------
+    async def is_allowed(self, telegram_user_id: int, username: str | None) -> bool:
+        """Whether a desk admin added this member with ``/desk add``."""
+        ...
+
+    async def allow(self, who: int | str) -> bool:
+        """Add a Telegram id or a username (lower case, no ``@``); ``False``: already there."""
+        ...
+
+    async def disallow(self, who: int | str) -> bool:
+        """Remove a Telegram id or a username; ``False``: it was not there."""
+        ...
+
+    async def allowed(self) -> list[int | str]:
+        """Everyone added with ``/desk add``."""
+        ...
 
     # -- ratings -------------------------------------------------------------------------
     async def rate(self, ticket_id: int, user_id: int, score: int) -> PendingComment | None:

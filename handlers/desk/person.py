@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.markup import escape_markup
 from handlers import ids
 from handlers.desk.common import desk_t, to_general, to_ticket, wait_in_words, when_in_words
 from handlers.desk.model import BUTTON_PREFIX, NewTicket, Origin, Ticket
+from handlers.handoff import format_contacts, urgent
 from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.ids import StaleButton
 from handlers.model import CAPTIONED_MEDIA, Button, EventKind, MediaKind
@@ -21,7 +23,7 @@ from handlers.ui import reply_stale_button, show_main_menu
 
 if TYPE_CHECKING:
     from handlers.context import TurnContext
-    from handlers.desk import ConsultantDesk
+    from handlers.desk.config import DeskConfig
     from handlers.desk.model import DeskStore
 
 
@@ -41,23 +43,20 @@ _ORIGINS: dict[HandoffReason, Origin] = {
 # -- opening -----------------------------------------------------------------------------
 
 
-async def open_ticket(desk: ConsultantDesk, ctx: TurnContext, request: HandoffRequest) -> None:
+async def open_ticket(
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, request: HandoffRequest
+) -> None:
     """Open the person's ticket (or point to the one already open) and tell them what next."""
-    store = desk.store(ctx)
     _ = ctx.t.gettext
     existing = await store.open_ticket_of(ctx.user.id)
     if existing is not None:
         if request.urgent and await store.mark_urgent(existing.id):
             dt_ = desk_t(desk, ctx)
-            ctx.replies.append(
-                to_ticket(
-                    desk,
-                    existing.id,
-                    dt_.gettext(
-                        "🚨 The person wrote words that signal danger: ticket marked urgent."
-                    ),
-                    op="card",
-                )
+            await to_ticket(
+                store,
+                existing.id,
+                dt_.gettext("🚨 The person wrote words that signal danger: ticket marked urgent."),
+                op="card",
             )
             ctx.reply(
                 _("🚨 I've told the consultants it's urgent. Write here: it reaches them at once."),
@@ -95,28 +94,31 @@ async def open_ticket(desk: ConsultantDesk, ctx: TurnContext, request: HandoffRe
             topic=topic,
             audience=ctx.user.audience,
             urgent=request.urgent,
-            person_name=ctx.event.sender.display_name if desk.config.show_names else None,
+            person_name=ctx.event.sender.display_name if desk.show_names else None,
         ),
     )
-    ctx.replies.append(to_ticket(desk, ticket.id, op="open"))
+    await to_ticket(store, ticket.id, op="open")
     await _acknowledge(desk, ctx, store, ticket)
 
 
 async def _acknowledge(
-    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, ticket: Ticket
+    desk: DeskConfig, ctx: TurnContext, store: DeskStore, ticket: Ticket
 ) -> None:
     _ = ctx.t.gettext
+    if desk.reachable is not None and not desk.reachable():
+        _tell_the_truth(ctx, ticket)
+        return
     first = (
         _("🚨 I've passed your request to the consultants as urgent (request #{number}).")
         if ticket.urgent
         else _("✅ I've passed your question to a consultant (request #{number}).")
     )
     lines = [first.format(number=ticket.id)]
-    hours = desk.config.hours
+    hours = desk.hours
     if hours is not None and not hours.is_open(ctx.now):
         back = hours.next_opening(ctx.now)
         if back is not None:
-            day, time = when_in_words(ctx.t, back.astimezone(desk.config.timezone))
+            day, time = when_in_words(ctx.t, back.astimezone(desk.timezone))
             lines.append(
                 _(
                     "The consultants are not working right now. They will be back on {day} "
@@ -149,13 +151,36 @@ async def _acknowledge(
     )
 
 
+def _tell_the_truth(ctx: TurnContext, ticket: Ticket) -> None:
+    """The desk cannot be reached now (issue 18 item 3): no "passed to a consultant"; the
+    request is kept and goes through once the group is fixed, and the contact points are here
+    for what cannot wait."""
+    _ = ctx.t.gettext
+    lines = [
+        _(
+            "⚠️ I've saved your request (#{number}), but right now I can't reach the "
+            "consultants: a technical problem on our side. It will reach them as soon as it's "
+            "fixed, and they will answer here."
+        ).format(number=ticket.id)
+    ]
+    contacts = format_contacts(ctx)
+    if contacts:
+        lines.append(_("If it can't wait, you can contact these places directly:"))
+        lines.append(contacts)
+    ctx.reply(
+        "\n\n".join(lines),
+        [[Button(_("✖️ Cancel the request"), ids.make(BUTTON_PREFIX, CANCEL, ticket.id))]],
+        kind="desk",
+        desk="unreachable",
+    )
+
+
 # -- every event of a person ---------------------------------------------------------------
 
 
-async def intercept(desk: ConsultantDesk, ctx: TurnContext) -> bool:
+async def intercept(desk: DeskConfig, ctx: TurnContext, store: DeskStore) -> bool:
     """Handle the event here (``True``) or leave it to the router (``False``)."""
     event = ctx.event
-    store = desk.store(ctx)
     if event.kind is EventKind.BUTTON:
         prefix, args = ids.parse(event.payload)
         if prefix == BUTTON_PREFIX:
@@ -177,17 +202,15 @@ async def intercept(desk: ConsultantDesk, ctx: TurnContext) -> bool:
         await relay(desk, ctx, store, ticket)
         return True
     if event.kind is EventKind.TEXT:
-        pending = await store.pending_comment(ctx.user.id, ctx.now - desk.config.comment_window)
+        pending = await store.pending_comment(ctx.user.id, ctx.now - desk.comment_window)
         if pending is not None and event.text.strip():
             await store.save_comment(pending, event.text.strip())
-            ctx.replies.append(
-                to_general(
-                    desk,
-                    desk_t(desk, ctx)
-                    .gettext("💬 Comment on ticket #{number}: «{comment}»")
-                    .format(number=pending.ticket_id, comment=event.text.strip()[:1000]),
-                    silent=True,
-                )
+            await to_general(
+                store,
+                desk_t(desk, ctx)
+                .gettext("💬 Comment on ticket #{number}: «{comment}»")
+                .format(number=pending.ticket_id, comment=escape_markup(event.text.strip()[:1000])),
+                silent=True,
             )
             show_main_menu(ctx, ctx.t.gettext("Thank you, your comment is saved."), kind="desk")
             return True
@@ -196,17 +219,15 @@ async def intercept(desk: ConsultantDesk, ctx: TurnContext) -> bool:
         return False
     if event.kind is EventKind.TEXT and _just_thanks(ctx):
         return False  # the router says "you're welcome"; no need to call anyone back
-    if not await store.reopen(last.id, desk.config.reopen_window):
+    if not await store.reopen(last.id, desk.reopen_window):
         return False
     reopened = await store.ticket(last.id)
     assert reopened is not None
-    ctx.replies.append(
-        to_ticket(
-            desk,
-            reopened.id,
-            desk_t(desk, ctx).gettext("🔁 The person wrote again: the ticket is reopened."),
-            op="reopen",
-        )
+    await to_ticket(
+        store,
+        reopened.id,
+        desk_t(desk, ctx).gettext("🔁 The person wrote again: the ticket is reopened."),
+        op="reopen",
     )
     ctx.reply(
         ctx.t.gettext(
@@ -224,7 +245,7 @@ def _just_thanks(ctx: TurnContext) -> bool:
 
 
 async def relay(
-    desk: ConsultantDesk,
+    desk: DeskConfig,
     ctx: TurnContext,
     store: DeskStore,
     ticket: Ticket,
@@ -236,19 +257,17 @@ async def relay(
     media = event.media
     if media is None:
         await store.record(ticket.id, "in", "text", event.text)
-        ctx.replies.append(to_ticket(desk, ticket.id, f"👤 {event.text}"))
+        await to_ticket(store, ticket.id, f"👤 {escape_markup(event.text)}")
         kind = _urgent_kind(ctx) if check_urgent and not ticket.urgent else None
         if kind is not None:
-            from handlers.handoff import urgent
-
             await urgent(ctx, None, event.text, kind=kind or None)
         return
     caption = media.caption if media.kind is not MediaKind.CONTACT else None
     await store.record(ticket.id, "in", media.kind.value, caption)
     text = ""
     if media.kind in CAPTIONED_MEDIA:
-        text = f"👤 {caption}" if caption else "👤"
-    ctx.replies.append(to_ticket(desk, ticket.id, text, media=media))
+        text = f"👤 {escape_markup(caption)}" if caption else "👤"
+    await to_ticket(store, ticket.id, text, media=media)
 
 
 def _urgent_kind(ctx: TurnContext) -> str | None:
@@ -260,19 +279,17 @@ def _urgent_kind(ctx: TurnContext) -> str | None:
 # -- cancel, rating ----------------------------------------------------------------------
 
 
-async def cancel(desk: ConsultantDesk, ctx: TurnContext, store: DeskStore) -> None:
+async def cancel(desk: DeskConfig, ctx: TurnContext, store: DeskStore) -> None:
     _ = ctx.t.gettext
     ticket = await store.open_ticket_of(ctx.user.id)
     if ticket is None or not await store.close(ticket.id, "cancelled"):
         show_main_menu(ctx, _("You have no open request to the consultants."), kind="desk")
         return
-    ctx.replies.append(
-        to_ticket(
-            desk,
-            ticket.id,
-            desk_t(desk, ctx).gettext("❌ The person cancelled the request."),
-            op="close",
-        )
+    await to_ticket(
+        store,
+        ticket.id,
+        desk_t(desk, ctx).gettext("❌ The person cancelled the request."),
+        op="close",
     )
     show_main_menu(ctx, _("OK, I've cancelled your request to the consultants."), kind="desk")
 
@@ -286,9 +303,7 @@ def rating_buttons(ticket_id: int) -> list[list[Button]]:
     ]
 
 
-async def _on_button(
-    desk: ConsultantDesk, ctx: TurnContext, store: DeskStore, args: list[str]
-) -> None:
+async def _on_button(desk: DeskConfig, ctx: TurnContext, store: DeskStore, args: list[str]) -> None:
     _ = ctx.t.gettext
     try:
         if not args:
@@ -302,14 +317,12 @@ async def _on_button(
             pending = await store.rate(ticket_id, ctx.user.id, score)
             if pending is None:
                 raise StaleButton(":".join(args))
-            ctx.replies.append(
-                to_general(
-                    desk,
-                    desk_t(desk, ctx)
-                    .gettext("⭐ Ticket #{number} was rated {score}/5.")
-                    .format(number=ticket_id, score=score),
-                    silent=True,
-                )
+            await to_general(
+                store,
+                desk_t(desk, ctx)
+                .gettext("⭐ Ticket #{number} was rated {score}/5.")
+                .format(number=ticket_id, score=score),
+                silent=True,
             )
             ctx.reply(
                 _("Thank you! If you like, write a comment in one message, or tap “Skip”."),
@@ -319,7 +332,7 @@ async def _on_button(
             )
             return
         if verb == SKIP and len(args) == 2:
-            pending = await store.pending_comment(ctx.user.id, ctx.now - desk.config.comment_window)
+            pending = await store.pending_comment(ctx.user.id, ctx.now - desk.comment_window)
             if pending is not None and pending.ticket_id == ticket_id:
                 await store.save_comment(pending, None)
             show_main_menu(ctx, _("Thank you!"), kind="desk")
@@ -333,18 +346,16 @@ async def _on_button(
 # -- /forget -------------------------------------------------------------------------------
 
 
-async def erase(desk: ConsultantDesk, ctx: TurnContext, store: DeskStore) -> None:
+async def erase(desk: DeskConfig, ctx: TurnContext, store: DeskStore) -> None:
     """Before the router deletes the person: erase their tickets' contents and tell the desk
     (the sender deletes each topic, or closes it where deleting is not allowed)."""
     dt_ = desk_t(desk, ctx)
     for ticket in await store.erase_person(ctx.user.id):
-        ctx.replies.append(
-            to_ticket(
-                desk,
-                ticket.id,
-                dt_.gettext(
-                    "🗑 Ticket #{number}: the person deleted their data; the conversation is erased."
-                ).format(number=ticket.id),
-                op="erase",
-            )
+        await to_ticket(
+            store,
+            ticket.id,
+            dt_.gettext(
+                "🗑 Ticket #{number}: the person deleted their data; the conversation is erased."
+            ).format(number=ticket.id),
+            op="erase",
         )

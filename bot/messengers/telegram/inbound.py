@@ -122,6 +122,7 @@ def _sender(user: User) -> Sender:
         language_code=user.language_code,
         display_name=user.full_name or None,
         is_bot=user.is_bot,
+        username=user.username or None,
     )
 
 

@@ -3,7 +3,7 @@
 Implements :class:`bot.ports.ForumTopics` and :class:`bot.ports.MessageEditor` over the
 adapter's python-telegram-bot ``Bot``, with the adapter's own rendering (content markup →
 HTML, inline keyboards) and error mapping (429 → ``RetryLater``, "thread not found" →
-``ThreadGone`` …), so the desk sender sees the same errors as every other send.
+``ThreadGone`` …), so the desk's topic-sync worker sees the same errors as every other send.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from telegram.constants import ParseMode
 from bot.markup import render_telegram_html
 from bot.messengers.telegram.errors import call_api
 from bot.messengers.telegram.render import NO_PREVIEW, chat_id_of, keyboard
+from bot.ports import GroupRights, PermanentFailure, RecipientGone
 from handlers.model import Address, Platform, Reply
 
 
@@ -57,6 +58,34 @@ class TelegramForumTopics:
             lambda: self._bot.delete_forum_topic(
                 chat_id=_chat(chat_id), message_thread_id=thread_id
             )
+        )
+
+    async def is_admin(self, chat_id: str, user_id: int) -> bool:
+        member = await self._run(
+            lambda: self._bot.get_chat_member(chat_id=_chat(chat_id), user_id=user_id)
+        )
+        return member.status in ("creator", "administrator")
+
+    async def group_rights(self, chat_id: str) -> GroupRights:
+        """getChat (is it a forum?) and getChatMember for the bot (admin, with which rights)."""
+        try:
+            chat = await self._run(lambda: self._bot.get_chat(chat_id=_chat(chat_id)))
+        except (PermanentFailure, RecipientGone):  # a wrong id, or the bot is not in it
+            return GroupRights(found=False)
+        me = await self._run(self._bot.get_me)
+        member = await self._run(
+            lambda: self._bot.get_chat_member(chat_id=_chat(chat_id), user_id=me.id)
+        )
+        admin = member.status in ("creator", "administrator")
+        creator = member.status == "creator"
+        return GroupRights(
+            found=member.status not in ("left", "kicked"),
+            is_forum=bool(getattr(chat, "is_forum", False)),
+            is_admin=admin,
+            can_manage_topics=creator or bool(getattr(member, "can_manage_topics", False)),
+            can_delete_messages=creator or bool(getattr(member, "can_delete_messages", False)),
+            can_post=member.status in ("creator", "administrator", "member")
+            or bool(getattr(member, "can_send_messages", False)),
         )
 
     async def edit_message(self, reply: Reply, message_id: str) -> None:

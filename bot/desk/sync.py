@@ -1,52 +1,66 @@
-"""The desk sender: Telegram's sender, plus "find or make the ticket's forum topic".
+"""The topic-sync worker: the desk group's one sender, carrying out the desk's effects.
 
-Handlers address desk messages to a *ticket* (``Reply.meta[META_TICKET]``), never to a topic:
-creating a topic is network I/O and does not belong in the turn's database transaction. This
-wrapper around the Telegram :class:`~bot.ports.MessageSender` resolves the topic when the
-outbox sends, from the ticket's current row:
+Turns queue typed effects (:mod:`handlers.desk.effects`) in the desk's table ``desk_effects``,
+in their own transaction; this worker carries them out after the commit, outside any
+transaction, through Telegram's sender and forum topics:
 
 - no topic yet → ``createForumTopic`` ("#12 · UK · Legal stay"), then the card, each saved
   as soon as it exists, so a retry after a 429 in between continues where it stopped;
 - the topic was deleted (Telegram: "message thread not found" → :class:`ThreadGone`) → the
-  ticket forgets it and the same send creates a new one with a fresh card: a topic deleted
-  by a consultant comes back on the next message;
-- ``op`` ``card`` redraws the card, ``close``/``reopen`` rename and close/reopen the topic,
-  ``erase`` deletes it (or closes it, where deleting is not allowed);
-- messages for a closed ticket go to the General topic with the ticket's number; messages for
+  ticket forgets it and the same effect creates a new one with a fresh card;
+- ``CARD`` redraws the card, ``CLOSE``/``REOPEN`` rename and close/reopen the topic,
+  ``ERASE`` deletes it (or closes it, where deleting is not allowed);
+- effects for a closed ticket go to the General topic with the ticket's number; effects for
   an erased ticket are dropped.
 
-The whole desk group is one chat to the outbox, so its messages go out one at a time, in
-order, within Telegram's 20-a-minute group limit (``limits_for`` is the Telegram sender's):
-they queue, they are never dropped, and two topic creations never race.
+**Fair and prioritised** (issue 18 item 2). The group takes about 20 messages a minute, so
+what goes next matters: :func:`pick` serves urgent tickets first, then the tickets one after
+the other (the one served longest ago first; General is one more lane), and joins a ticket's
+consecutive plain texts into one message (a person's burst of 40 becomes one or two sends).
+A ticket may send at most ``DESK_TICKET_MESSAGES_PER_MINUTE`` messages a minute; what it sends
+meanwhile waits and goes out joined when its turn comes — never dropped. Within a ticket the
+order is kept.
+
+**Never silent** (issue 18 item 3). An effect that fails is kept, counted
+(``otwarta_desk_unreachable``) and tried again with a growing pause; only that ticket waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
+from aiolimiter import AsyncLimiter
+
+from bot import metrics
 from bot.desk.store import SqlDeskStore
+from bot.markup import escape_markup
 from bot.outbox import utcnow
 from bot.ports import (
     Delivered,
     DeliveryError,
     ForumTopics,
+    GroupRights,
     MessageEditor,
     MessageSender,
     PermanentFailure,
-    RateLimit,
     RetryLater,
     ThreadGone,
 )
 from handlers.desk.card import render_card, topic_name
-from handlers.desk.model import META_OP, META_TICKET, Ticket
+from handlers.desk.effects import DeskEffect, EffectKind
+from handlers.desk.model import Ticket
 from handlers.model import Address, Button, Platform, Reply
 
 if TYPE_CHECKING:
@@ -63,6 +77,14 @@ AFTER_CONTENT_WAIT = 5.0
 class DeskTopics(ForumTopics, MessageEditor, Protocol):
     """What the desk needs from the messenger besides sending."""
 
+    async def group_rights(self, chat_id: str) -> GroupRights:
+        """What the bot may do in the group (the desk's start-up check)."""
+        ...
+
+    async def is_admin(self, chat_id: str, user_id: int) -> bool:
+        """Whether the member administers the group (the desk's admins, issue 18 item 5)."""
+        ...
+
 
 def pseudonym_code(key: bytes, address: Address) -> str:
     """Four hex digits from a keyed hash of the person's account: stable for one person,
@@ -72,44 +94,240 @@ def pseudonym_code(key: bytes, address: Address) -> str:
     return digest.hexdigest()[:4].upper()
 
 
-class DeskSender:
-    """A :class:`~bot.ports.MessageSender` for Telegram that understands desk replies."""
+#: A Telegram message holds 4096 characters; joined texts stay below, with room for the rest.
+JOIN_LIMIT = 3500
+#: Pauses after a failed effect: 1 s, doubling, at most 5 minutes; kept at most a day.
+RETRY_BASE, RETRY_CAP, RETRY_MAX_AGE = 1.0, 300.0, dt.timedelta(days=1)
 
-    platform = Platform.TELEGRAM
+Lane = int | None  # a ticket's number; None: General
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One queued effect: its row, how often it failed, the effect, when it was queued."""
+
+    id: int
+    attempts: int
+    effect: DeskEffect
+    queued_at: dt.datetime
+
+
+@dataclass
+class Fairness:
+    """What :func:`pick` remembers between rounds: when each lane was last served, and what
+    each ticket sent in the last minute."""
+
+    per_ticket_per_minute: int = 6
+    served: dict[Lane, int] = field(default_factory=dict)  # lane -> round it was last served
+    sent: dict[Lane, deque[float]] = field(default_factory=dict)  # lane -> monotonic times
+    round: int = 0
+
+    def capped(self, lane: Lane, now: float) -> bool:
+        if lane is None:
+            return False  # General carries consultants' own answers and reminders
+        times = self.sent.get(lane)
+        while times and now - times[0] >= 60.0:
+            times.popleft()
+        return times is not None and len(times) >= self.per_ticket_per_minute
+
+    def free_at(self, lane: Lane) -> float:
+        times = self.sent.get(lane)
+        return times[0] + 60.0 if times else 0.0
+
+    def note(self, lane: Lane, now: float) -> None:
+        self.round += 1
+        self.served[lane] = self.round
+        if lane is not None:
+            self.sent.setdefault(lane, deque()).append(now)
+        if len(self.served) > 10_000:  # forget lanes long idle
+            for old in sorted(self.served, key=self.served.__getitem__)[:5_000]:
+                self.served.pop(old, None)
+                self.sent.pop(old, None)
+
+
+def pick(queue: list[Queued], fair: Fairness, now: float) -> tuple[list[Queued], float | None]:
+    """The next send: the effects it carries (one, or a ticket's consecutive plain texts
+    joined), or ``([], when)`` when every lane with work is over its cap until ``when``.
+
+    Urgent lanes first; among equals, the lane served longest ago (never served: first), then
+    the one that waited longest. Within a lane, its oldest effect first."""
+    lanes: dict[Lane, list[Queued]] = {}
+    for item in queue:
+        lanes.setdefault(item.effect.ticket_id, []).append(item)
+    if not lanes:
+        return [], None
+    ready = [lane for lane in lanes if not fair.capped(lane, now)]
+    if not ready:
+        return [], min(fair.free_at(lane) for lane in lanes)
+
+    def rank(lane: Lane) -> tuple[bool, int, int]:
+        items = lanes[lane]
+        urgent = any(i.effect.urgent for i in items)
+        return (not urgent, fair.served.get(lane, 0), items[0].id)
+
+    lane = min(ready, key=rank)
+    items = lanes[lane]
+    batch = [items[0]]
+    if items[0].effect.joinable:
+        size = len(items[0].effect.text)
+        for item in items[1:]:
+            if (
+                not item.effect.joinable
+                or item.attempts != items[0].attempts  # a retried batch goes as it was
+                or size + len(item.effect.text) > JOIN_LIMIT
+            ):
+                break
+            batch.append(item)
+            size += len(item.effect.text) + 1
+    return batch, None
+
+
+def joined(batch: list[Queued]) -> DeskEffect:
+    """The batch as one effect (the first one's, with every text, in order)."""
+    first = batch[0].effect
+    if len(batch) == 1:
+        return first
+    return dataclasses.replace(first, text="\n".join(q.effect.text for q in batch), silent=True)
+
+
+class TopicSync:
+    """The desk group's one sender: carries out the queued desk effects, fairly.
+
+    ``start()`` runs it in the background; ``wake()`` after a commit queued effects;
+    ``run_once()`` does one send (the tests drive it)."""
 
     def __init__(
         self,
+        db: Database,
         inner: MessageSender,
         topics: DeskTopics,
         *,
+        kb: KnowledgeBase,
         chat_id: str,
         translator_for: TranslatorFactory,
         desk_lang: str,
         pseudonym_key: bytes,
         show_names: bool = False,
         timezone: ZoneInfo | None = None,
-        kb: KnowledgeBase | None = None,
-        db: Database | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        per_ticket_per_minute: int = 6,
+        poll_interval: float = 1.0,
+        on_failure: Callable[[DeskEffect, DeliveryError | Exception], Awaitable[None]]
+        | None = None,
     ) -> None:
+        self.db = db
         self.inner = inner
         self.topics = topics
+        self.kb = kb
         self.chat_id = chat_id
         self.translator_for = translator_for
         self.desk_lang = desk_lang
         self.pseudonym_key = pseudonym_key
         self.show_names = show_names
         self.timezone = timezone or ZoneInfo("Europe/Warsaw")
-        self.kb = kb
-        self.db = db
         self.clock = clock
+        self.fair = Fairness(per_ticket_per_minute)
+        self.poll_interval = poll_interval
+        self.on_failure = on_failure
+        self.sends = 0  # sends carried out (each batch counts once)
+        self._limiters = {
+            limit.key: AsyncLimiter(limit.count, limit.period)
+            for limit in inner.limits_for(self.general)
+        }
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
-    def bind(self, db: Database, kb: KnowledgeBase) -> None:
-        """Attach the database and the knowledge base (known once the core is open)."""
-        self.db, self.kb = db, kb
+    # -- the loop --------------------------------------------------------------------------
 
-    def limits_for(self, address: Address) -> tuple[RateLimit, ...]:
-        return self.inner.limits_for(address)
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="desk-topic-sync")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                pause = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("desk: topic-sync round failed; retrying")
+                pause = self.poll_interval
+            if pause > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), pause)
+
+    async def run_once(self) -> float:
+        """Carry out the next fair batch; returns how long to wait before looking again (0:
+        at once)."""
+        now = self.clock()
+        async with self.db.transaction() as uow:
+            store = SqlDeskStore(uow, self.clock)
+            queue = [Queued(*row) for row in await store.pending_effects(now)]
+            later = await store.next_effect_due() if not queue else None
+        if not queue:
+            if later is None:
+                return self.poll_interval
+            return max(0.0, min(self.poll_interval, (later - now).total_seconds()))
+        batch, free_at = pick(queue, self.fair, time.monotonic())
+        if not batch:
+            assert free_at is not None
+            return max(0.05, min(self.poll_interval, free_at - time.monotonic()))
+        effect = joined(batch)
+        for limiter in self._limiters.values():
+            await limiter.acquire()
+        ids = [q.id for q in batch]
+        try:
+            await self.apply(effect)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self._failed(batch, exc)
+            return 0.0
+        self.fair.note(effect.ticket_id, time.monotonic())
+        self.sends += 1
+        if len(batch) > 1:
+            metrics.DESK_QUEUE_BATCHED.inc(len(batch) - 1)
+        async with self.db.transaction() as uow:
+            await SqlDeskStore(uow, self.clock).done(ids)
+        return 0.0
+
+    async def _failed(self, batch: list[Queued], error: Exception) -> None:
+        """Keep the batch, count the failure, and try again later; only its lane waits."""
+        head = batch[0]
+        step = "topic" if head.effect.kind is EffectKind.OPEN else head.effect.kind.value
+        metrics.DESK_UNREACHABLE.labels(step).inc()
+        attempts = head.attempts + 1
+        pause = min(RETRY_CAP, RETRY_BASE * 2 ** (attempts - 1))
+        if isinstance(error, RetryLater):
+            pause = max(pause, error.after)
+        now = self.clock()
+        reason = f"{type(error).__name__}: {error}"
+        ids = [q.id for q in batch]
+        async with self.db.transaction() as uow:
+            store = SqlDeskStore(uow, self.clock)
+            if now - head.queued_at > RETRY_MAX_AGE:
+                log.error("desk: gave up an effect of a day ago (%s)", reason)
+                await store.done(ids)
+                return
+            await store.postpone(ids, now + dt.timedelta(seconds=pause), reason)
+        log.warning(
+            "desk: could not reach the desk group (%s, attempt %d); retrying in %.0fs",
+            reason,
+            attempts,
+            pause,
+        )
+        if attempts == 1 and self.on_failure is not None:
+            await self.on_failure(head.effect, error)
 
     @property
     def t(self) -> Translator:
@@ -124,17 +342,19 @@ class DeskSender:
 
     # -- sending -------------------------------------------------------------------------
 
-    async def send(self, reply: Reply) -> Delivered:
-        if reply.address.chat_id != self.chat_id or META_TICKET not in reply.meta:
-            return await self.inner.send(reply)
-        if self.db is None or self.kb is None:
-            raise RetryLater(1.0, "the desk sender is not bound to the database yet")
-        try:
-            ticket_id = int(reply.meta[META_TICKET])
-        except ValueError:
-            raise PermanentFailure(f"bad ticket id {reply.meta[META_TICKET]!r}") from None
-        op = reply.meta.get(META_OP, "post")
-        ticket = await self._load(ticket_id)
+    async def apply(self, effect: DeskEffect) -> Delivered:
+        """Carry out one effect (raises the sender's delivery errors)."""
+        reply = Reply(self.general, effect.text, effect.buttons, effect.media, effect.silent)
+        if effect.ticket_id is None:
+            if not effect.text.strip() and effect.media is None:
+                return Delivered()
+            where = self._in(effect.thread_id) if effect.thread_id is not None else self.general
+            try:
+                return await self.inner.send(reply.with_address(where))
+            except ThreadGone:
+                return await self.inner.send(reply)
+        op = effect.kind.value
+        ticket = await self._load(effect.ticket_id)
         if ticket is None:
             return Delivered()
         if op == "erase":
@@ -198,7 +418,6 @@ class DeskSender:
     async def _ensure_topic(self, ticket: Ticket) -> tuple[int, str | None, bool]:
         """The ticket's topic (thread id, card message id), created with its card if missing;
         ``True`` when created now."""
-        assert self.db is not None
         async with self.db.transaction() as uow:
             thread, card_id = await SqlDeskStore(uow, self.clock).topic_of(ticket.id)
         created = False
@@ -301,11 +520,9 @@ class DeskSender:
     # -- the ticket and its card ---------------------------------------------------------
 
     def _name(self, ticket: Ticket) -> str:
-        assert self.kb is not None
         return topic_name(ticket, self.kb, self.t)
 
     async def _card(self, ticket: Ticket) -> tuple[str, tuple[tuple[Button, ...], ...]]:
-        assert self.db is not None and self.kb is not None
         async with self.db.transaction() as uow:
             store = SqlDeskStore(uow, self.clock)
             fresh = await store.ticket(ticket.id) or ticket
@@ -327,25 +544,21 @@ class DeskSender:
             code=pseudonym_code(self.pseudonym_key, ticket.person)
         )
         if self.show_names and ticket.person_name:
-            return f"{ticket.person_name} ({label})"
+            return f"{escape_markup(ticket.person_name)} ({label})"
         return label
 
     async def _load(self, ticket_id: int) -> Ticket | None:
-        assert self.db is not None
         async with self.db.transaction() as uow:
             return await SqlDeskStore(uow, self.clock).ticket(ticket_id)
 
     async def _card_id(self, ticket_id: int) -> str | None:
-        assert self.db is not None
         async with self.db.transaction() as uow:
             return (await SqlDeskStore(uow, self.clock).topic_of(ticket_id))[1]
 
     async def _save_topic(self, ticket_id: int, thread: int | None, card_id: str | None) -> None:
-        assert self.db is not None
         async with self.db.transaction() as uow:
             await SqlDeskStore(uow, self.clock).set_topic(ticket_id, thread, card_id)
 
     async def _save_card(self, ticket_id: int, card_id: str | None) -> None:
-        assert self.db is not None
         async with self.db.transaction() as uow:
             await SqlDeskStore(uow, self.clock).set_card(ticket_id, card_id)
