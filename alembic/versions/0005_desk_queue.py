@@ -2,7 +2,7 @@
 item 2, issue 11 point 2).
 
 Revision ID: 0003_desk
-Revises: 0002
+Revises: 0003_analytics
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_desk"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003_analytics"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
