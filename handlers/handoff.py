@@ -181,33 +181,79 @@ async def on_command(ctx: TurnContext) -> None:
     await start_handoff(ctx, HandoffRequest(HandoffReason.REQUESTED))
 
 
+SHELTER_CONTACT = "night-shelter"
+"""The contact point (``content/contacts.yaml``) whose phone leads the "nowhere to sleep
+tonight" reply."""
+SHELTER_ENTRIES = ("collective-accommodation", "social-assistance")
+
+
+def _urgent_lead(ctx: TurnContext, kind: str | None) -> tuple[str, list[list[Button]]] | None:
+    """The first lines of an urgent reply for its kind, with the number that fits first."""
+    _ = ctx.t.gettext
+    if kind == "shelter":
+        point = next((c for c in ctx.kb.contacts.contacts if c.id == SHELTER_CONTACT), None)
+        if point is None or not point.phone:
+            return None
+        lang = lang_of(ctx)
+        text = _("🏠 Nowhere to sleep tonight? Call **{phone}** ({name}).").format(
+            phone=point.phone, name=point.name.get(lang)
+        )
+        if point.note is not None:
+            text += "\n" + point.note.get(lang)
+        text += "\n\n" + _("If anyone is in danger or out in the cold with children, call **112**.")
+        rows = [
+            [entry_button(ctx, ctx.kb.entries[e])] for e in SHELTER_ENTRIES if e in ctx.kb.entries
+        ]
+        return text, rows
+    if kind == "medical":
+        return (
+            _(
+                "🚑 Call **112** now, or **999** for an ambulance. Say first where you are, "
+                "then what happened, and don't hang up first."
+            ),
+            [],
+        )
+    return None
+
+
 async def urgent(
     ctx: TurnContext,
     query_id: int | None,
     question: str | None = None,
     candidates: tuple[tuple[str, float], ...] = (),
+    kind: str | None = None,
 ) -> None:
-    """An emergency: the numbers first, at once, then an urgent handoff.
+    """An emergency: the right number first, at once, then an urgent handoff.
 
-    The only number in the UI text is 112 (the EU-wide one); every other number comes from the
-    knowledge base's ``emergency-numbers`` entry, which editors verify.
+    ``kind`` is the matcher's ``urgent_kind``: a medical emergency leads with 112 and 999,
+    nowhere to sleep tonight with the shelter line of ``content/contacts.yaml``, every other
+    kind with 112. The only numbers in UI text are 112 and 999 (the EU-wide and the Polish
+    ambulance ones); every other number comes from the knowledge base, which editors verify.
     """
     _ = ctx.t.gettext
     lang = lang_of(ctx)
-    text = _(
-        "🚨 If someone's life or health is in danger, call **112** now. "
-        "It's free and works from any phone."
-    )
-    rows = []
-    emergency = ctx.kb.entries.get(EMERGENCY_ENTRY)
-    if emergency is not None:
-        text += "\n\n" + emergency.answer.get(lang)
-        rows = [
-            [entry_button(ctx, ctx.kb.entries[related])]
-            for related in emergency.related
-            if related in ctx.kb.entries
-        ]
-    ctx.reply(text, rows, kind="urgent")
+    lead = _urgent_lead(ctx, kind)
+    if lead is not None and kind == "shelter":
+        text, rows = lead
+    else:
+        text = (
+            lead[0]
+            if lead is not None
+            else _(
+                "🚨 If someone's life or health is in danger, call **112** now. "
+                "It's free and works from any phone."
+            )
+        )
+        rows = []
+        emergency = ctx.kb.entries.get(EMERGENCY_ENTRY)
+        if emergency is not None:
+            text += "\n\n" + emergency.answer.get(lang)
+            rows = [
+                [entry_button(ctx, ctx.kb.entries[related])]
+                for related in emergency.related
+                if related in ctx.kb.entries
+            ]
+    ctx.reply(text, rows, kind="urgent", urgent=kind or "other")
     await start_handoff(
         ctx,
         HandoffRequest(

@@ -39,7 +39,7 @@ async def on_text(ctx: TurnContext) -> None:
     _ = ctx.t.gettext
 
     if result.intent == "urgent":
-        await urgent(ctx, query_id, text, tuple(candidates))
+        await urgent(ctx, query_id, text, tuple(candidates), result.urgent_kind)
     elif result.intent == "human":
         await start_handoff(
             ctx,

@@ -237,10 +237,11 @@ async def relay(
     if media is None:
         await store.record(ticket.id, "in", "text", event.text)
         ctx.replies.append(to_ticket(desk, ticket.id, f"👤 {event.text}"))
-        if check_urgent and not ticket.urgent and _is_urgent(ctx):
+        kind = _urgent_kind(ctx) if check_urgent and not ticket.urgent else None
+        if kind is not None:
             from handlers.handoff import urgent
 
-            await urgent(ctx, None, event.text)
+            await urgent(ctx, None, event.text, kind=kind or None)
         return
     caption = media.caption if media.kind is not MediaKind.CONTACT else None
     await store.record(ticket.id, "in", media.kind.value, caption)
@@ -250,8 +251,10 @@ async def relay(
     ctx.replies.append(to_ticket(desk, ticket.id, text, media=media))
 
 
-def _is_urgent(ctx: TurnContext) -> bool:
-    return ctx.matcher.match(ctx.event.text, lang=ctx.user.lang).intent == "urgent"
+def _urgent_kind(ctx: TurnContext) -> str | None:
+    """The kind of emergency the message reads as ("" for an unnamed one), else ``None``."""
+    result = ctx.matcher.match(ctx.event.text, lang=ctx.user.lang)
+    return (result.urgent_kind or "") if result.intent == "urgent" else None
 
 
 # -- cancel, rating ----------------------------------------------------------------------
