@@ -83,6 +83,9 @@ def check_content(
         report.problems.extend(_check_entry(kb, entry_id, today, max_age_days))
     report.problems.extend(_check_contacts(kb))
     report.problems.extend(_check_competing_questions(kb))
+    from faq.announcements import check_announcements  # content/announcements/ (issue 16)
+
+    report.problems.extend(check_announcements(Path(directory), kb))
     return report
 
 

@@ -97,6 +97,10 @@ class Entry(_Strict):
     Required by ``otwarta content check``; past it, the bot says the answer may be out of date."""
     escalate: bool = False
     related: list[EntryId] = Field(default_factory=list)
+    notify: bool = False
+    """The editor's marker on a change that matters: when this entry's answer differs from the
+    version the bot last saw, its subscribers get "this answer changed" (once per version;
+    :mod:`bot.announce.changes`). Leave it ``false`` for typo fixes."""
 
     def is_stale(self, today: dt.date) -> bool:
         """``True`` once ``review_by`` has passed: the answer may no longer be true."""
