@@ -10,7 +10,8 @@ Telegram or Viber. What it guarantees:
 - **Retries.** ``RetryLater(after)`` and unexpected errors reschedule the message for
   ``now + max(after, backoff)`` (exponential, with jitter) until ``max_attempts`` or
   ``max_age``, then it fails. ``RecipientGone`` marks the person inactive, removes their
-  subscriptions and gives up every pending message to that chat. ``PermanentFailure`` fails the one message.
+  subscriptions and gives up every pending message to that chat. ``PermanentFailure`` fails
+  the one message.
 - **Priority lanes.** Lane 0 (replies to people talking to the bot, the desk) is claimed
   before lane 1 (announcements), and at most ``bulk_in_flight`` announcement messages are
   being sent at once, so a reply waits behind a handful of them at the shared rate limiter at

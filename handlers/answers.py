@@ -18,6 +18,7 @@ from faq.content import is_url
 from handlers import ids
 from handlers.handoff import HandoffReason, consultant_button
 from handlers.model import Button
+from handlers.subscriptions import subscribe_button
 from handlers.ui import entry_button, lang_of, menu_button
 
 if TYPE_CHECKING:
@@ -106,6 +107,8 @@ def send_answer(ctx: TurnContext, entry: Entry, query_id: int | None = None) -> 
         )
     if entry.escalate or stale:
         rows.append([consultant_button(ctx, HandoffReason.ESCALATE, entry.id)])
+    if entry.escalate:  # a legal or deadline topic: offer to tell them when it changes
+        rows.append([subscribe_button(ctx, entry.id)])
     related = [r for r in entry.related if r in ctx.kb.entries and r != entry.id][:MAX_RELATED]
     rows.extend([entry_button(ctx, ctx.kb.entries[r])] for r in related)
     rows.append([menu_button(ctx)])

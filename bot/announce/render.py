@@ -17,7 +17,7 @@ FOOTER = N_(
 )
 OPEN_ANSWER = N_("📖 Open the answer")
 UNSUBSCRIBE = N_("🔕 Unsubscribe")
-ENTRY_CHANGED = N_("🔔 The answer «{title}» has changed. Here is what it says now:")
+ENTRY_CHANGED = N_("🔔 The answer «{title}» has changed. The button below opens what it says now.")
 
 #: ``content["kind"]`` of an announcement written in a file, and of an entry's change.
 FILE = "file"
