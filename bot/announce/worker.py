@@ -109,12 +109,13 @@ class AnnouncementWorker:
                 log.info("announcement %d (%s): %d recipients", due.id, due.key, total)
             room = self.window - await uow.outbox.pending_in_lane(LANE_ANNOUNCEMENT)
             for announcement in await announcements.sending():
-                claimed = []
-                if room > 0:
+                fed = 0
+                while room > 0:
                     claimed = await announcements.claim_pending(
                         announcement, min(self.batch, room), now
                     )
-                if claimed:
+                    if not claimed:
+                        break
                     replies = [
                         (
                             render(
@@ -138,8 +139,9 @@ class AnnouncementWorker:
                         now,
                     )
                     room -= len(claimed)
-                    queued += len(claimed)
-                elif await announcements.finish(announcement.id, now):
+                    fed += len(claimed)
+                queued += fed
+                if not fed and await announcements.finish(announcement.id, now):
                     log.info("announcement %d (%s) done", announcement.id, announcement.key)
             progress = await announcements.progress_all()
         counts = dict.fromkeys(("pending", "delivered", "failed", "skipped"), 0)
