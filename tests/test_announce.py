@@ -6,7 +6,6 @@ outbox's lanes, and an entry's change marked ``notify: true`` announced once."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections import Counter
 from typing import Any
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from telegram_double import BotApiDouble, FakeUser
 from telegram_harness import bot_settings, running_bot
 from viber_double import ViberApiDouble, ViberUser
@@ -27,7 +27,7 @@ from viber_harness import running_viber_bot, viber_settings
 
 from bot.announce.queue import load, queue
 from bot.db import Database
-from bot.db.announce_models import AnnouncementRecipient, Subscription
+from bot.db.announce_models import Subscription
 from bot.db.models import User
 from bot.i18n import translator_for
 from faq.content import load_knowledge_base
@@ -248,7 +248,7 @@ async def test_replies_overtake_an_announcement_in_progress(
     asker = Person(api, FakeUser(7999, language_code="uk"))
     async with running_bot(bot_settings(api, db_url)):
         await asker.onboard("uk")
-        announcement_id = await announce(db, write_announcement(tmp_path, "big", NEWS))
+        await announce(db, write_announcement(tmp_path, "big", NEWS))
         announced = lambda: sum(1 for m in api.sent if "📣" in m.text)  # noqa: E731
         await api.wait_until(lambda: announced() >= 20, within=60, what="under way")
         answer = await asker._step(lambda: api.text(asker.user, "як отримати песель"))
@@ -263,31 +263,33 @@ async def test_viber_subscribe_announce_unsubscribe(
     db_url: str, db: Database, tmp_path: Path
 ) -> None:
     oksana = ViberUser("oksana+AAAAAAAAAAAAAAAA==", name="Оксана", language="uk", country="UA")
-    async with ViberApiDouble() as viber_api:
-        async with running_viber_bot(viber_api, viber_settings(viber_api, db_url)) as bot:
-            await bot.viber.conversation_started(oksana)
-            count = len(viber_api.sent_to(oksana.id))
-            await bot.viber.text(oksana, "~lang:uk")  # a language button's ActionBody
-            await viber_api.wait_for_sent(oksana.id, count + 2)  # welcome, the question
-            count = len(viber_api.sent_to(oksana.id))
-            await bot.viber.tap(oksana, "Маю статус UKR")
-            await viber_api.wait_for_sent(oksana.id, count + 1)
-            count = len(viber_api.sent_to(oksana.id))
-            await bot.viber.text(oksana, "~/subscribe")
-            await viber_api.wait_for_sent(oksana.id, count + 1)
-            count = len(viber_api.sent_to(oksana.id))
-            await bot.viber.tap(oksana, "⭐")  # "Important changes for my situation"
-            await viber_api.wait_for_sent(oksana.id, count + 1)
-            await announce(db, write_announcement(tmp_path, "viber", NEWS))
-            await viber_api.wait_until(
-                lambda: any("📣" in t for t in viber_api.texts_to(oksana.id)), timeout=30
-            )
-            [news] = [t for t in viber_api.texts_to(oksana.id) if "📣" in t]
-            assert "Важливо" in news and translator_for("uk").gettext(FOOTER) in news
-            count = len(viber_api.sent_to(oksana.id))
-            await bot.viber.tap(oksana, "🔕")  # the one-tap unsubscribe
-            await viber_api.wait_for_sent(oksana.id, count + 1)
-            assert not viber_api.invalid
+    async with (
+        ViberApiDouble() as viber_api,
+        running_viber_bot(viber_api, viber_settings(viber_api, db_url)) as bot,
+    ):
+        await bot.viber.conversation_started(oksana)
+        count = len(viber_api.sent_to(oksana.id))
+        await bot.viber.text(oksana, "~lang:uk")  # a language button's ActionBody
+        await viber_api.wait_for_sent(oksana.id, count + 2)  # welcome, the question
+        count = len(viber_api.sent_to(oksana.id))
+        await bot.viber.tap(oksana, "Маю статус UKR")
+        await viber_api.wait_for_sent(oksana.id, count + 1)
+        count = len(viber_api.sent_to(oksana.id))
+        await bot.viber.text(oksana, "~/subscribe")
+        await viber_api.wait_for_sent(oksana.id, count + 1)
+        count = len(viber_api.sent_to(oksana.id))
+        await bot.viber.tap(oksana, "⭐")  # "Important changes for my situation"
+        await viber_api.wait_for_sent(oksana.id, count + 1)
+        await announce(db, write_announcement(tmp_path, "viber", NEWS))
+        await viber_api.wait_until(
+            lambda: any("📣" in t for t in viber_api.texts_to(oksana.id)), timeout=30
+        )
+        [news] = [t for t in viber_api.texts_to(oksana.id) if "📣" in t]
+        assert "Важливо" in news and translator_for("uk").gettext(FOOTER) in news
+        count = len(viber_api.sent_to(oksana.id))
+        await bot.viber.tap(oksana, "🔕")  # the one-tap unsubscribe
+        await viber_api.wait_for_sent(oksana.id, count + 1)
+        assert not viber_api.invalid
     async with db.read() as uow:
         left = await uow.session.scalar(select(func.count()).select_from(Subscription))
     assert left == 0
