@@ -1,9 +1,13 @@
 """``otwarta serve``: the composition root.
 
 settings → logging → schema (migrated on the embedded SQLite; on PostgreSQL it must already be
-at head: ``otwarta db upgrade`` is an explicit step there) → messengers' senders (getMe) →
-the core (matcher, engine, outbox worker: :func:`bot.engine.open_core`) → the HTTP server
-with every adapter's routes → updates in → run until SIGINT/SIGTERM.
+at head: ``otwarta db upgrade`` is an explicit step there) → then everything is built in
+dependency order, each part given what it needs at construction: the matcher → the database →
+the messengers' outgoing halves (:class:`Outlets`: Telegram's ``Bot`` and sender, Viber's
+client and sender) → the desk around Telegram's sender → the outbox with those senders and
+the engine that wakes it (:func:`bot.engine.running_core`) → the adapters, with the engine as
+their sink → the tokens checked (getMe) → the outbox started → the HTTP server with every
+adapter's routes → updates in → run until SIGINT/SIGTERM.
 
 Shutdown, in that order: stop taking updates (the ones in flight are committed and
 acknowledged), stop the HTTP server, let the outbox deliver what is due for a few seconds,
@@ -11,7 +15,8 @@ stop it (claimed-but-unsent messages go back to the queue), close the messengers
 the database. A ``kill -9`` anywhere loses nothing either: unacknowledged updates come back,
 committed replies wait in the outbox.
 
-Adding a messenger (Viber): implement :class:`Messenger` and add it in :func:`messengers`.
+Adding a messenger: give it a sender (:class:`bot.ports.MessageSender`) in :func:`outlets` and
+an adapter (:class:`Messenger`) in :func:`messengers`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -28,11 +34,15 @@ from sqlalchemy import text
 
 from bot.http import HttpServer
 from bot.logging import setup_logging
-from bot.ports import EventSink, MessageSender
+from bot.ports import CredentialsRejected, EventSink, MessageSender, MessengerUnreachable
 
 if TYPE_CHECKING:
+    from telegram import Bot as PtbBot
+
     from bot.db import Database
+    from bot.desk.sender import DeskTopics
     from bot.engine import Core, Handler
+    from bot.messengers.viber import ViberOutlet
     from bot.settings import Settings
     from faq.matcher import Matcher
 
@@ -48,12 +58,11 @@ class SchemaNotCurrent(RuntimeError):
 
 
 class Messenger(Protocol):
-    """What the composition root needs from a messenger adapter (Telegram, later Viber)."""
+    """What the composition root needs from a messenger adapter (built with its sink).
 
-    sink: EventSink | None
-
-    @property
-    def sender(self) -> MessageSender: ...
+    ``initialize`` raises :class:`~bot.ports.CredentialsRejected` for a refused token (the bot
+    stops) and :class:`~bot.ports.MessengerUnreachable` while the API cannot be reached (it is
+    retried)."""
 
     def routes(self) -> list[web.RouteDef]: ...
 
@@ -66,22 +75,74 @@ class Messenger(Protocol):
     async def close(self) -> None: ...
 
 
-def messengers(settings: Settings) -> list[Messenger]:
-    """Every messenger whose token is configured."""
-    found: list[Messenger] = []
+@dataclass(frozen=True)
+class Outlets:
+    """Every configured messenger's outgoing half, built before the engine (the outbox needs
+    the senders; the adapters, built after the engine, run on the same clients)."""
+
+    telegram_bot: PtbBot | None = None
+    telegram_sender: MessageSender | None = None
+    viber: ViberOutlet | None = None
+
+    @property
+    def senders(self) -> list[MessageSender]:
+        found = [self.telegram_sender, self.viber.sender if self.viber is not None else None]
+        return [sender for sender in found if sender is not None]
+
+    def forum_topics(self) -> DeskTopics | None:
+        """Telegram's forum topics (the consultant desk), when Telegram is configured."""
+        if self.telegram_bot is None:
+            return None
+        from bot.messengers.telegram import TelegramForumTopics
+
+        return TelegramForumTopics(self.telegram_bot)
+
+
+def outlets(settings: Settings, db: Database) -> Outlets:
+    """The senders of every messenger whose token is configured (no request is made yet)."""
+    bot: PtbBot | None = None
+    telegram_sender: MessageSender | None = None
+    viber: ViberOutlet | None = None
     if settings.telegram_bot_token is not None:
-        from bot.telegram import TelegramAdapter
+        from bot.messengers.telegram import TelegramSender, telegram_bot
+
+        bot = telegram_bot(settings)
+        telegram_sender = TelegramSender(
+            bot, messages_per_second=settings.telegram_messages_per_second
+        )
+    if settings.viber_auth_token is not None:
+        from bot.i18n import translator_for
+        from bot.messengers.viber import ViberOutlet
+
+        viber = ViberOutlet.from_settings(settings, translator_for=translator_for, db=db)
+    return Outlets(bot, telegram_sender, viber)
+
+
+def messengers(
+    settings: Settings, sink: EventSink, outlets: Outlets, db: Database
+) -> list[Messenger]:
+    """The adapter of every configured messenger, taking updates in for ``sink`` (the engine)."""
+    found: list[Messenger] = []
+    if outlets.telegram_bot is not None:
+        from bot.messengers.telegram import TelegramAdapter
 
         # Updates in flight at once. More would not go faster: SQLite takes one write
         # transaction at a time, and on PostgreSQL every extra turn in flight takes event-loop
         # time from the outbox's deliveries (benchmarks/bench_telegram.py: 4 and 8 were best).
-        found.append(TelegramAdapter(settings, max_running=4 if settings.is_embedded_db else 8))
-    # -- Viber (issue 5): its sender goes to the outbox and /viber/webhook to the HTTP server
-    # like any messenger's; its initialize() never raises for an unreachable API.
-    if settings.viber_auth_token is not None:
-        from bot.viber import ViberAdapter
+        found.append(
+            TelegramAdapter(
+                settings,
+                sink,
+                bot=outlets.telegram_bot,
+                max_running=4 if settings.is_embedded_db else 8,
+            )
+        )
+    # Viber: /viber/webhook goes to the HTTP server like any messenger's routes; its
+    # initialize() never raises for an unreachable API.
+    if outlets.viber is not None:
+        from bot.messengers.viber import ViberAdapter
 
-        found.append(ViberAdapter(settings))
+        found.append(ViberAdapter(settings, sink, outlet=outlets.viber, db=db))
     return found
 
 
@@ -144,28 +205,39 @@ async def _serve(
     matcher: Matcher | None,
     on_ready: Callable[[HttpServer], Awaitable[None] | None] | None,
 ) -> None:
-    from bot.engine import open_core
+    from bot.desk.runtime import attach_desk
+    from bot.engine import load_matcher_for, open_database, running_core
 
-    adapters = messengers(settings)
-    async with contextlib.AsyncExitStack() as stack:
+    if matcher is None:
+        matcher = await load_matcher_for(settings.content_dir)
+    adapters: list[Messenger] = []
+
+    async def close_adapters() -> None:
         for adapter in adapters:
-            stack.push_async_callback(adapter.close)
-            if not await _initialize(adapter, stop):
-                return
-        # The consultant desk (CONSULTANT_CHAT_ID): in front of the router, around Telegram's
-        # sender.
-        from bot.desk.runtime import attach_desk
+            await adapter.close()
 
-        desk, senders = attach_desk(settings, adapters)
+    async with contextlib.AsyncExitStack() as stack:
+        db = await stack.enter_async_context(open_database(settings.database_url))
+        out = outlets(settings, db)
+        # The clients close after the outbox has stopped (it sends through them until then).
+        stack.push_async_callback(close_adapters)
+        # The consultant desk (CONSULTANT_CHAT_ID): in front of the router, around Telegram's
+        # sender, exempting what reaches a human from flood control.
+        desk, senders = attach_desk(settings, out.senders, out.forum_topics())
         core: Core = await stack.enter_async_context(
-            open_core(
-                settings.database_url,
+            running_core(
+                db,
                 senders,
-                handler=desk.handler(handler) if desk is not None else handler,
                 matcher=matcher,
-                content_dir=settings.content_dir,
+                handler=desk.handler(handler) if desk is not None else handler,
+                flood_exempt=desk.flood_exempt if desk is not None else None,
             )
         )
+        adapters.extend(messengers(settings, core.engine, out, db))
+        for adapter in adapters:
+            if not await _initialize(adapter, stop):
+                return
+        await core.outbox.start()  # the senders work now: deliver what waited from before
         if desk is not None:
             await desk.start(core)
             stack.push_async_callback(desk.stop)
@@ -173,7 +245,6 @@ async def _serve(
             settings.http_host, settings.http_port, readiness=lambda: database_ready(core.db)
         )
         for adapter in adapters:
-            adapter.sink = core.engine
             http.add_routes(adapter.routes())
         await http.start()
         stack.push_async_callback(http.stop)
@@ -203,17 +274,15 @@ async def _serve(
 
 async def _initialize(adapter: Messenger, stop: asyncio.Event) -> bool:
     """Initialize a messenger, retrying while its API is unreachable; ``False`` if stopped."""
-    from telegram.error import InvalidToken, NetworkError
-
     delay = 1.0
     while True:
         try:
             await adapter.initialize()
             return True
-        except InvalidToken:
-            log.error("telegram rejected TELEGRAM_BOT_TOKEN; check the token")
+        except CredentialsRejected as exc:
+            log.error("%s", exc)
             raise SystemExit(2) from None
-        except (NetworkError, OSError) as exc:
+        except (MessengerUnreachable, OSError) as exc:
             log.warning("messenger API unreachable (%s); retrying in %.0fs", exc, delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)

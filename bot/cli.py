@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from faq.languages import LANGS
+
 
 def _content_dir(value: Path | None) -> Path:
     from bot.settings import get_settings
@@ -34,7 +36,7 @@ def main() -> None:
 @main.command()
 def chat() -> None:
     """Talk to the bot in the terminal as a user would (embedded SQLite, no token)."""
-    from bot.console import run_console
+    from bot.messengers.console import run_console
     from bot.settings import get_settings
 
     asyncio.run(run_console(get_settings()))
@@ -145,7 +147,7 @@ def faq() -> None:
 
 @faq.command("ask")
 @click.argument("text", nargs=-1, required=True)
-@click.option("--lang", type=click.Choice(["uk", "ru", "pl", "en"]), default=None)
+@click.option("--lang", type=click.Choice(LANGS), default=None)
 @click.option("--top", type=int, default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--dir", "directory", type=click.Path(path_type=Path), default=None)

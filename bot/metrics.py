@@ -7,7 +7,7 @@ cardinality on purpose: platform, decision kind, error kind — never a user id,
 
 Who updates what:
 
-- adapters (``bot/telegram.py``, Viber): :data:`UPDATES_RECEIVED`, :data:`UPDATES_FAILED`;
+- adapters (``bot/messengers/``: Telegram, Viber): :data:`UPDATES_RECEIVED`, :data:`UPDATES_FAILED`;
 - the engine (``bot/engine.py``): :data:`UPDATES_PROCESSED`, :data:`UPDATES_DUPLICATE`,
   :data:`PROCESSING_SECONDS`, :data:`DECISIONS`;
 - the answers (``handlers/answers.py``): :data:`STALE_ANSWERS`;

@@ -18,7 +18,8 @@ from pathlib import Path
 from babel.dates import get_month_names
 from rapidfuzz import fuzz, process
 
-from faq.content import LANGS, ContentProblem, KnowledgeBase, read_knowledge_base
+from faq.content import ContentProblem, KnowledgeBase, read_knowledge_base
+from faq.languages import LANGS
 
 REQUIRED_ENTRY_IDS: tuple[str, ...] = (
     "ukr-status", "ukr-status-check", "ukr-status-travel", "pesel-ukr", "diia-card", "cukr-card",

@@ -30,10 +30,8 @@ from pydantic import (
     field_validator,
 )
 
-LANGS: tuple[str, ...] = ("uk", "ru", "pl", "en")
-"""Languages of the bot, most used first."""
+from faq.languages import LANGS
 
-Lang = Literal["uk", "ru", "pl", "en"]
 Topic = Literal["stay", "work", "health", "education", "social", "life", "contacts"]
 TOPICS: tuple[str, ...] = ("stay", "work", "health", "education", "social", "life", "contacts")
 Audience = Literal["ukr-status", "residence-card", "other-tcn", "all"]

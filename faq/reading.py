@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from faq.index import Lexicon
+from faq.languages import LANGS
 from faq.lexicon import CHILD_WORDS, INTRO_PHRASES, KIN_WORDS, SOCIAL_PHRASES
 from faq.text import (
     MAX_TOKENS,
@@ -265,7 +266,7 @@ def detect_language(reading: Reading, lexicon: Lexicon, hint: str | None = None)
     return _hint_or(hint, LANG_ORDER)
 
 
-LANG_ORDER = ("uk", "ru", "pl", "en")
+LANG_ORDER = LANGS
 
 
 def _hint_or(hint: str | None, allowed: tuple[str, ...]) -> str:

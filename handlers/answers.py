@@ -16,7 +16,8 @@ from bot import metrics
 from bot.i18n import N_
 from faq.content import is_url
 from handlers import ids
-from handlers.handoff import HandoffReason, consultant_button
+from handlers.handoff import consultant_button
+from handlers.handoff_model import HandoffReason
 from handlers.model import Button
 from handlers.subscriptions import subscribe_button
 from handlers.ui import entry_button, lang_of, menu_button

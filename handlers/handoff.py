@@ -3,7 +3,8 @@
 Every path that ends with "talk to a person" comes here: the "Talk to a consultant" buttons
 (after "I don't know", after 👎, on answers marked ``escalate``), ``/consultant``, the matcher's
 ``human`` intent, and urgent messages. They build a :class:`HandoffRequest` and call
-:func:`start_handoff`, which asks ``ctx.desk`` (a :class:`Desk`) to open a ticket.
+:func:`start_handoff`, which asks ``ctx.desk`` (a :class:`~handlers.context.Desk`) to open a
+ticket.
 
 The desk owns what happens next and what the person is told. Until a desk is configured
 (the next issue: a Telegram forum group with one topic per ticket), :class:`NotConfiguredDesk`
@@ -12,11 +13,10 @@ says so honestly and lists the region's contact points from ``content/contacts.y
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from handlers import ids
+from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.ids import StaleButton
 from handlers.model import Button
 from handlers.ui import entry_button, lang_of, menu_button
@@ -29,16 +29,6 @@ EMERGENCY_ENTRY = "emergency-numbers"
 """The knowledge-base entry with the emergency and crisis numbers (``shared/CONTENT.md``)."""
 
 
-class HandoffReason(enum.StrEnum):
-    """Why the person is talking to a consultant (the desk shows it on the ticket)."""
-
-    REQUESTED = "request"  # they asked: button, /consultant, "I want a person"
-    NO_ANSWER = "unknown"  # the bot did not know ("I don't know", "none of these")
-    ESCALATE = "escalate"  # after an answer whose entry says a consultant should follow up
-    NOT_HELPFUL = "feedback"  # after 👎
-    URGENT = "urgent"  # the message read as an emergency
-
-
 # One letter per reason in button ids (``h:<code>[:<ref>]``); URGENT never comes from a button.
 _CODES: dict[HandoffReason, str] = {
     HandoffReason.REQUESTED: "r",
@@ -47,38 +37,6 @@ _CODES: dict[HandoffReason, str] = {
     HandoffReason.NOT_HELPFUL: "d",
 }
 _REASONS = {code: reason for reason, code in _CODES.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class HandoffRequest:
-    """What the desk needs to open a ticket: why, how urgent, and what it is about.
-
-    ``query_id`` is the logged question (``ctx.store.log_query``, scrubbed) the request
-    follows, if any; ``entry_id`` the answer it follows, if any. ``question`` and
-    ``candidates`` are set when the handoff comes in the same turn as the person's words
-    (``question`` is their raw text: the desk scrubs it before storing, as the query log does).
-    """
-
-    reason: HandoffReason
-    urgent: bool = False
-    query_id: int | None = None
-    entry_id: str | None = None
-    question: str | None = None
-    candidates: tuple[tuple[str, float], ...] = ()
-
-
-@runtime_checkable
-class Desk(Protocol):
-    """Where consultants work. Implementations reply to the person themselves (``ctx.reply``)."""
-
-    @property
-    def is_configured(self) -> bool:
-        """``False`` when there is no consultant desk (no ``CONSULTANT_CHAT_ID``)."""
-        ...
-
-    async def open_ticket(self, ctx: TurnContext, request: HandoffRequest) -> None:
-        """Open (or reuse) the person's ticket; tell them, in their language, what happens next."""
-        ...
 
 
 class NotConfiguredDesk:
@@ -136,7 +94,8 @@ def _format_contact(ctx: TurnContext, point: ContactPoint) -> str:
 
 async def start_handoff(ctx: TurnContext, request: HandoffRequest) -> None:
     """Hand the conversation to the consultant desk (the only way handlers do it)."""
-    await ctx.desk.open_ticket(ctx, request)
+    desk = ctx.desk if ctx.desk is not None else NotConfiguredDesk()
+    await desk.open_ticket(ctx, request)
 
 
 def consultant_button(

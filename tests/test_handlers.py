@@ -19,14 +19,16 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.i18n import LANGS, read_catalog, translator_for
+from bot.i18n import read_catalog, translator_for
 from bot.privacy import scrub
 from faq import build_matcher
 from faq.content import KnowledgeBase, load_knowledge_base
+from faq.languages import LANGS
 from faq.matcher import Matcher
 from handlers import ids
-from handlers.context import TurnContext, UserState
-from handlers.handoff import Desk, HandoffReason, HandoffRequest, NotConfiguredDesk
+from handlers.context import Desk, TurnContext, UserState
+from handlers.handoff import NotConfiguredDesk
+from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.model import (
     Address,
     Button,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from handlers import ids
 from handlers.desk.common import desk_t, to_general, to_ticket, wait_in_words, when_in_words
 from handlers.desk.model import BUTTON_PREFIX, NewTicket, Origin, Ticket
-from handlers.handoff import HandoffReason, HandoffRequest
+from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.ids import StaleButton
 from handlers.model import CAPTIONED_MEDIA, Button, EventKind, MediaKind
 from handlers.ui import reply_stale_button, show_main_menu
