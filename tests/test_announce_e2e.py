@@ -293,3 +293,15 @@ async def test_viber_subscribe_announce_unsubscribe(
     async with db.read() as uow:
         left = await uow.session.scalar(select(func.count()).select_from(Subscription))
     assert left == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "command"),
+    [("Підписатися", "subscribe"), ("подписка!", "subscribe"), ("/subscribe", "subscribe"),
+     ("Wypisz się", "unsubscribe"), ("стоп", "unsubscribe"), ("/unsubscribe", "unsubscribe"),
+     ("підписатися на новини про песель", None)],
+)  # fmt: skip
+def test_viber_plain_words_for_subscribe_and_unsubscribe(typed: str, command: str | None) -> None:
+    from bot.messengers.viber.protocol import typed_command
+
+    assert typed_command(typed) == command
