@@ -57,7 +57,8 @@ async def test_subscribe_to_an_entry_a_topic_and_my_situation(
     assert (
         tr(
             "ru",
-            "You haven't told me your situation, so you'll get the changes that matter to everyone.",
+            "You haven't told me your situation, so you'll get the changes that matter "
+            "to everyone.",
         )
         in me.text
     )
