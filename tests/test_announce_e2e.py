@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 from telegram_double import BotApiDouble, FakeUser
@@ -246,11 +247,20 @@ async def test_replies_overtake_an_announcement_in_progress(
 ) -> None:
     chats = await subscribers(db, 150, 7000)  # 5 s at Telegram's 30/s
     asker = Person(api, FakeUser(7999, language_code="uk"))
-    async with running_bot(bot_settings(api, db_url)):
+    async with running_bot(bot_settings(api, db_url)) as bot:
         await asker.onboard("uk")
         await announce(db, write_announcement(tmp_path, "big", NEWS))
         announced = lambda: sum(1 for m in api.sent if "📣" in m.text)  # noqa: E731
         await api.wait_until(lambda: announced() >= 20, within=60, what="under way")
+        async with aiohttp.ClientSession() as http, http.get(f"{bot.url}/metrics") as response:
+            metrics = await response.text()
+        pending = [
+            float(line.split()[-1])
+            for line in metrics.splitlines()
+            if line.startswith('otwarta_announcement_recipients{status="pending"}')
+        ]
+        assert pending and pending[0] > 0  # the progress is in the metrics
+        assert 'otwarta_announcement_recipients{status="delivered"}' in metrics
         answer = await asker._step(lambda: api.text(asker.user, "як отримати песель"))
         at_answer = announced()
         assert "PESEL" in answer.text
