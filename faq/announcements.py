@@ -27,6 +27,7 @@ the ``fallback`` — text, buttons and the unsubscribe line alike, never mixed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -122,10 +123,14 @@ def target_of(
     )
 
 
+MarkupCheck = Callable[[str, str], list[ContentProblem]]
+
+
 def read_announcement(
-    path: Path, kb: KnowledgeBase | None
+    path: Path, kb: KnowledgeBase | None, *, check_markup: MarkupCheck | None = None
 ) -> tuple[Announcement | None, list[ContentProblem]]:
-    """Read and check one file; never raises for bad content."""
+    """Read and check one file; never raises for bad content. ``check_markup(where, text)``
+    checks the light markup (``faq.check`` passes the answers' own check)."""
     where = str(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -150,8 +155,6 @@ def read_announcement(
                     "warning",
                 )
             )
-    from faq.check import _check_markup  # the same light markup as the answers
-
     for lang, text in texts.items():
         if len(text) > MAX_TEXT_CHARS:
             problems.append(
@@ -160,7 +163,8 @@ def read_announcement(
                     f"{len(text)} characters; at most {MAX_TEXT_CHARS} fit one message",
                 )
             )
-        problems.extend(_check_markup(f"{where}: text.{lang}", text))
+        if check_markup is not None:
+            problems.extend(check_markup(f"{where}: text.{lang}", text))
     if kb is not None:
         if parsed.entry is not None and parsed.entry not in kb.entries:
             problems.append(ContentProblem(f"{where}: entry", f"unknown entry {parsed.entry!r}"))
@@ -205,7 +209,9 @@ def _publish_time(value: dt.datetime | dt.date | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC)
 
 
-def check_announcements(root: Path, kb: KnowledgeBase | None) -> list[ContentProblem]:
+def check_announcements(
+    root: Path, kb: KnowledgeBase | None, check_markup: MarkupCheck | None = None
+) -> list[ContentProblem]:
     """Every file in ``<content>/announcements/`` (what ``otwarta content check`` adds)."""
     folder = root / ANNOUNCEMENTS_DIR
     if not folder.is_dir():
@@ -214,6 +220,6 @@ def check_announcements(root: Path, kb: KnowledgeBase | None) -> list[ContentPro
     for path in sorted(folder.glob("*.y*ml")):
         if path.suffix not in (".yaml", ".yml"):
             continue
-        _announcement, found = read_announcement(path, kb)
+        _announcement, found = read_announcement(path, kb, check_markup=check_markup)
         problems.extend(found)
     return problems

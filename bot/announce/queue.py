@@ -10,7 +10,8 @@ from pathlib import Path
 from bot.announce.render import FILE
 from bot.db import Database
 from bot.db.announcements import AnnouncementRow, Audience
-from faq.announcements import Announcement, Target, read_announcement
+from faq.announcements import Announcement, Target
+from faq.check import read_checked_announcement
 from faq.content import ContentProblem, KnowledgeBase
 
 #: The messengers announcements go through (the console has no one to reach later).
@@ -35,7 +36,7 @@ def audience_of(target: Target) -> Audience:
 
 
 def load(path: Path, kb: KnowledgeBase) -> tuple[Announcement | None, list[ContentProblem]]:
-    return read_announcement(path, kb)
+    return read_checked_announcement(path, kb)
 
 
 async def reach(db: Database, announcement: Announcement) -> Reach:
