@@ -98,6 +98,9 @@ def status(announcement_id: int | None, watch: bool, url: str) -> None:
     if not watch:
         return
     row, counts = shown[0]
+    if row.status == "scheduled":
+        click.echo(f"#{row.id} is not published yet: nothing to watch")
+        return
     total = row.total or sum(counts.values())
     with click.progressbar(length=max(total, 1), label=f"#{row.id} {row.key}") as bar:
         done = 0
