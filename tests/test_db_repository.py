@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from conftest import Clock
 from sqlalchemy import select, text
 
@@ -111,3 +112,53 @@ async def test_in_memory_sqlite_keeps_one_database() -> None:
             assert (await connection.exec_driver_sql("SELECT count(*) FROM t")).scalar() == 0
     finally:
         await engine.dispose()
+
+
+def test_a_driver_statement_binds_like_sqlalchemy() -> None:
+    """PostgreSQL's hot statements skip SQLAlchemy's execution (bot/db/driver.py), so they
+    supply what it would: the statement's own values, column defaults, the types' conversion."""
+    from sqlalchemy import bindparam, insert, update
+
+    from bot.db.driver import DriverStatement
+    from bot.db.models import User
+
+    outbox = OutboxMessage.__table__
+    when = dt.datetime(2026, 5, 4, 11, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    enqueue = DriverStatement(insert(outbox))._for({"platform": 1, "payload": 1, "created_at": 1})
+    assert enqueue.sql.startswith("INSERT INTO outbox (platform, payload, created_at, attempts")
+    assert enqueue.args({"platform": "telegram", "payload": {"text": "ą"}, "created_at": when}) == [
+        "telegram",
+        '{"text": "\\u0105"}',  # JSON, as the column's type writes it
+        dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC),  # UTCDateTime: in UTC
+        0,  # the columns' defaults: attempts, status
+        "queued",
+    ]
+    mark = DriverStatement(
+        update(User.__table__)
+        .where(User.__table__.c.id == bindparam("p_id"))
+        .values(active=False, lang=None)
+    )._for({})
+    assert mark.args({"p_id": 7}) == [None, False, 7]  # the statement's own values
+    with pytest.raises(KeyError, match="p_id"):
+        mark.args({})
+
+
+def test_a_driver_statement_refuses_what_it_cannot_bind() -> None:
+    """A callable default or an ``onupdate`` would bind NULL on the driver and a value on the
+    session: the driver refuses such a statement instead of differing silently."""
+    from sqlalchemy import Column, Integer, MetaData, Table, insert, update
+
+    from bot.db.driver import DriverStatement
+
+    table = Table(
+        "t",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("made", Integer, default=lambda: 1),
+        Column("changed", Integer, onupdate=lambda: 2),
+    )
+    with pytest.raises(ValueError, match="made"):
+        DriverStatement(insert(table))._for({"id": 1})
+    with pytest.raises(ValueError, match="onupdate"):
+        DriverStatement(update(table).values(id=3))._for({})
+    assert DriverStatement(insert(table))._for({"id": 1, "made": 5}).args({"id": 1, "made": 5})

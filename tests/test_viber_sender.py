@@ -20,7 +20,14 @@ from bot.messengers.viber.client import ViberClient, ViberStatusError, ViberUnav
 from bot.messengers.viber.protocol import parse_action_body
 from bot.messengers.viber.sender import FREE_WINDOW, ViberSender
 from bot.outbox import OutboxWorker, RetryPolicy
-from bot.ports import MessageSender, PermanentFailure, RecipientGone, RetryLater
+from bot.ports import (
+    Delivered,
+    MessageSender,
+    PermanentFailure,
+    RateLimit,
+    RecipientGone,
+    RetryLater,
+)
 from handlers.model import Address, Button, Platform, Reply
 
 OLENA = ViberUser("o1ena+AAAAAAAAAAAAAAAA==")
@@ -55,8 +62,22 @@ def sender_for(client: ViberClient, **kwargs: Any) -> ViberSender:
     return ViberSender(client, **kwargs)
 
 
-async def test_sender_is_a_message_sender(client: ViberClient) -> None:
-    assert isinstance(sender_for(client), MessageSender)
+async def test_sender_is_a_message_sender(viber: ViberApiDouble, client: ViberClient) -> None:
+    """What the outbox relies on, used as the outbox uses it (a Protocol ``isinstance`` checks
+    only that the names exist): the platform, per-chat and global limits, and a send that
+    returns what the platform answered."""
+    sender: MessageSender = sender_for(client)
+    assert sender.platform is Platform.VIBER
+    limits = sender.limits_for(TO)
+    keys = [limit.key for limit in limits]
+    assert len(set(keys)) == len(keys) >= 2
+    assert any(OLENA.id in key for key in keys)  # one chat's own limit...
+    assert any(OLENA.id not in key for key in keys)  # ...and one every chat shares
+    assert all(isinstance(limit, RateLimit) and limit.count > 0 < limit.period for limit in limits)
+    delivered = await sender.send(Reply(TO, "Привіт!"))
+    assert isinstance(delivered, Delivered) and delivered.message_id
+    (message,) = viber.sent_to(OLENA.id)
+    assert message.text == "Привіт!"
 
 
 async def test_text_goes_out_with_the_token_header_and_an_exact_message_token(

@@ -11,7 +11,7 @@
 - ``outbox.lane``: 0 for conversation and the desk, 1 for announcements; claimed in lane order.
 
 Revision ID: 0005
-Revises: 0002  (re-chain at merge: 0003 poison updates, 0004 analytics come from other branches)
+Revises: 0003 (0003_context on main; re-chain at merge if 0003 poison updates or 0004 analytics land first)
 Create Date: 2026-12-06
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,11 @@ from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from bot.db.driver import DRIVER_CONNECTION, translated
 from bot.db.sqlite import inline_connector
 from bot.db.unit import UnitOfWork
 
@@ -137,18 +138,26 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, in_memory: boo
 
 
 class Database:
-    """One database: the engine, a session factory, and the write discipline of its backend."""
+    """One database: the engine, a session factory, and the write discipline of its backend.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    ``use_driver=False`` (PostgreSQL) runs the aggregates' hot statements through the session
+    like every other statement instead of straight on asyncpg (:mod:`bot.db.driver`): the
+    reference path that ``tests/test_db_driver_parity.py`` compares the driver with, and the
+    way back should the driver ever bind differently. SQLite has no driver path."""
+
+    def __init__(self, engine: AsyncEngine, *, use_driver: bool = True) -> None:
         self.engine = engine
+        self.use_driver = use_driver
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.dialect = engine.dialect.name
         self.is_sqlite = self.dialect == "sqlite"
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
-    def from_url(cls, url: str | URL, **kwargs: Any) -> Database:
-        return cls(create_engine(url, **kwargs))
+    def from_url(cls, url: str | URL, *, use_driver: bool = True, **kwargs: Any) -> Database:
+        if not is_sqlite(url):  # transactions are the driver's (see transaction())
+            kwargs.setdefault("isolation_level", "AUTOCOMMIT")
+        return cls(create_engine(url, **kwargs), use_driver=use_driver)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
@@ -156,9 +165,14 @@ class Database:
 
         On SQLite the process's write transactions take turns (one writer), and each takes
         the database's write lock when it begins. Read-only work can use :meth:`read`.
+
+        On PostgreSQL the transaction is asyncpg's, on a connection SQLAlchemy keeps in
+        ``AUTOCOMMIT`` mode (:meth:`from_url`): the session's statements run inside it, and so
+        do the aggregates' hot statements, which go to the driver directly (:mod:`bot.db.driver`)
+        unless the database was made with ``use_driver=False``.
         """
         if self._write_lock is None:
-            async with self.sessions() as session, session.begin():
+            async with self._asyncpg_transaction() as session:
                 yield UnitOfWork(session)
             return
         async with self._write_lock:
@@ -176,9 +190,50 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
-        """A unit of work for reading only: no write lock taken, nothing committed."""
+        """A unit of work for reading only: no write lock taken, no transaction of its own (on
+        PostgreSQL each statement would commit by itself: never write through it)."""
         async with self.sessions() as session:
             yield UnitOfWork(session)
 
+    @contextlib.asynccontextmanager
+    async def _asyncpg_transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.engine.connect() as connection:
+            pooled = await connection.get_raw_connection()
+            adapted: Any = pooled.dbapi_connection
+            if adapted.isolation_level != "autocommit":
+                raise RuntimeError("a PostgreSQL Database needs an AUTOCOMMIT engine: from_url")
+            driver: Any = pooled.driver_connection  # asyncpg.Connection
+            # The hot statements find the driver here (bot.db.sql); without it, the session.
+            info = {DRIVER_CONNECTION: driver} if self.use_driver else {}
+            session = AsyncSession(bind=connection, expire_on_commit=False, info=info)
+            transaction = driver.transaction()
+            try:
+                await _translating(transaction.start())
+                yield session
+                if session.new or session.dirty or session.deleted:
+                    await session.flush()
+                await _translating(transaction.commit())
+                if session.in_transaction():
+                    # Nothing reaches the server (AUTOCOMMIT): this runs the session's
+                    # after_commit hooks, now that the work is committed.
+                    await session.commit()
+            except BaseException:
+                if driver.is_in_transaction():
+                    with contextlib.suppress(Exception):
+                        await transaction.rollback()
+                raise
+            finally:
+                if session.in_transaction() or session.identity_map:
+                    await session.close()
+                if driver.is_in_transaction():  # never back to the pool inside a transaction
+                    await connection.invalidate()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def _translating(step: Awaitable[None]) -> None:
+    try:
+        await step
+    except Exception as error:
+        raise translated(error) from error

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.codec import reply_from_payload, reply_to_payload
 from bot.db.models import OutboxMessage
-from bot.db.sql import TIME, rowcount
+from bot.db.sql import TIME, execute_many, fetch, rowcount
 from handlers.model import Address, Platform, Reply
 
 PENDING = ("queued", "sending")
@@ -181,11 +181,6 @@ class Outbox:
         self.session = session
         self.dialect = dialect
 
-    async def _execute_many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
-        """A statement once per row, in order: a plain executemany, not the ORM's bulk."""
-        connection = await self.session.connection()
-        await connection.execute(statement, rows)
-
     async def _update(self, condition: Any, **values: Any) -> int:
         result = await self.session.execute(update(OUTBOX).where(condition).values(**values))
         return rowcount(result)
@@ -201,7 +196,7 @@ class Outbox:
         rows are inserted one after the other, so their ids follow the order given."""
         rows = self._rows(replies, now, lane)
         if rows:
-            await self._execute_many(_ENQUEUE, rows)
+            await execute_many(self.session, _ENQUEUE, rows)
         return len(rows)
 
     async def enqueue_returning_ids(
@@ -255,7 +250,7 @@ class Outbox:
             "p_limit": limit,
             "p_lease_until": lease_until,
         }
-        rows = (await self.session.execute(_CLAIM[self.dialect], params)).mappings().all()
+        rows = await fetch(self.session, _CLAIM[self.dialect], params)
         return sorted((_item(row) for row in rows), key=lambda item: item.id)
 
     async def renew_lease(self, message_id: int, lease_until: dt.datetime) -> bool:
@@ -282,7 +277,8 @@ class Outbox:
         """Record deliveries: (message id, when, the platform's id of the message)."""
         if not delivered:
             return
-        await self._execute_many(
+        await execute_many(
+            self.session,
             _MARK_SENT,
             [
                 {"p_id": message_id, "p_sent_at": at, "p_message_id": platform_id}

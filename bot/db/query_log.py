@@ -11,7 +11,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import QueryLog
-from bot.db.sql import rowcount
+from bot.db.sql import fetch, rowcount
 
 QUERIES = cast(Table, QueryLog.__table__)
 _LOG = insert(QUERIES).returning(QUERIES.c.id)  # built once: its columns from the parameters
@@ -47,7 +47,8 @@ class Queries:
             "top_entry": ranked[0][0] if ranked else None,
             "top_score": ranked[0][1] if ranked else None,
         }
-        return int((await self.session.execute(_LOG, row)).scalar_one())
+        (logged,) = await fetch(self.session, _LOG, row)
+        return int(logged["id"])
 
     async def record_feedback(
         self, user_id: int, query_id: int, helpful: bool, now: dt.datetime

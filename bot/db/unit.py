@@ -33,6 +33,7 @@ from bot.db.events import Events
 from bot.db.outbox import Outbox
 from bot.db.people import People, user_state
 from bot.db.query_log import Queries
+from bot.db.sql import fetch
 from bot.db.subscriptions import Subscriptions
 from handlers.context import UserState
 
@@ -91,7 +92,7 @@ class UnitOfWork:
             "p_external_id": external_id,
             "p_now": now,
         }
-        row = (await self.session.execute(_RECORD_AND_TOUCH, params)).mappings().one()
+        (row,) = await fetch(self.session, _RECORD_AND_TOUCH, params)
         if not row["fresh"]:
             return None
         if row["id"] is not None:
