@@ -11,7 +11,8 @@
 - ``outbox.lane``: 0 for conversation and the desk, 1 for announcements; claimed in lane order.
 
 Revision ID: 0005
-Revises: 0003 (0003_context on main; re-chain at merge if 0003 poison updates or 0004 analytics land first)
+Revises: 0003 (0003_context on main; re-chain at merge when the poison-updates and
+analytics migrations land first)
 Create Date: 2026-12-06
 """
 
