@@ -136,6 +136,42 @@ def content_check(
     sys.exit(1 if failed else 0)
 
 
+def _announce_group() -> type[click.Group]:
+    from bot.announce.cli import AnnounceGroup
+
+    return AnnounceGroup
+
+
+@main.group(cls=_announce_group())
+def announce() -> None:
+    """Announcements to subscribers: ``announce FILE [--dry-run]``, ``announce status``."""
+
+
+@announce.command("send", hidden=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--dry-run", is_flag=True, help="Validate and count the people reached; queue nothing."
+)
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None)
+def announce_send(file: Path, dry_run: bool, directory: Path | None) -> None:
+    """Validate FILE, say how many people it reaches (by language and platform), queue it."""
+    from bot.announce.cli import send
+    from bot.settings import get_settings
+
+    send(file, dry_run, _content_dir(directory), get_settings().database_url)
+
+
+@announce.command("status")
+@click.argument("announcement_id", type=int, required=False)
+@click.option("--watch", is_flag=True, help="A progress bar until it is done.")
+def announce_status(announcement_id: int | None, watch: bool) -> None:
+    """Progress of the latest announcements (or of ANNOUNCEMENT_ID)."""
+    from bot.announce.cli import status
+    from bot.settings import get_settings
+
+    status(announcement_id, watch, get_settings().database_url)
+
+
 @main.group()
 def faq() -> None:
     """The FAQ matcher."""

@@ -44,6 +44,7 @@ from handlers.context import TranslatorFactory, TurnContext, UserState
 from handlers.model import EventKind, IncomingEvent, Reply
 
 if TYPE_CHECKING:
+    from bot.announce.worker import AnnouncementWorker
     from faq.content import KnowledgeBase
     from faq.matcher import Matcher
 
@@ -286,9 +287,9 @@ class Engine:
             if event.kind is EventKind.UNSUBSCRIBED:
                 if not await uow.events.mark_processed(platform, event.dedupe_key, now):
                     raise _Duplicate
-                await uow.people.set_active(
-                    await uow.people.ids_for_chat(platform, event.sender.user_id), False
-                )
+                gone = await uow.people.ids_for_chat(platform, event.sender.user_id)
+                await uow.people.set_active(gone, False)
+                await uow.subscriptions.remove_all(gone)  # and tells them nothing more
                 await uow.outbox.fail_pending_for_chat(
                     platform, event.address.chat_id, "unsubscribed"
                 )
@@ -401,6 +402,7 @@ class Core:
     db: Database
     engine: Engine
     outbox: OutboxWorker
+    announcements: AnnouncementWorker | None = None
 
 
 @contextlib.asynccontextmanager
@@ -450,14 +452,23 @@ async def running_core(
         context_minutes=context_minutes,
         middleware=middleware,
     )
+    # Announcements (issue 16): fed into the outbox's announcement lane in small batches.
+    from bot.announce.changes import sync_entry_versions
+    from bot.announce.worker import AnnouncementWorker
+
+    announcements = AnnouncementWorker(db, outbox, translator_for, clock=clock)
     housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, engine.housekeeping))
     try:
-        yield Core(db=db, engine=engine, outbox=outbox)
+        if engine.kb is not None:  # (a test's matcher may come without a knowledge base)
+            await sync_entry_versions(db, engine.kb, clock())
+        await announcements.start()  # its rows wait in the outbox until the outbox starts
+        yield Core(db=db, engine=engine, outbox=outbox, announcements=announcements)
     finally:
         housekeeping.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await housekeeping
         await engine.flush_held()
+        await announcements.stop()
         await outbox.stop()
 
 

@@ -54,6 +54,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("menu", N_("Topics and questions")),
     ("consultant", N_("Talk to a consultant")),
     ("language", N_("Change the language")),
+    ("subscribe", N_("Updates when the rules change")),
+    ("unsubscribe", N_("Stop the updates")),
     ("help", N_("What I can do")),
     ("privacy", N_("What I store about you")),
     ("forget", N_("Delete my data")),

@@ -12,7 +12,10 @@ Who updates what:
   :data:`PROCESSING_SECONDS`, :data:`DECISIONS`;
 - the answers (``handlers/answers.py``): :data:`STALE_ANSWERS`;
 - the outbox worker (``bot/outbox.py``): :data:`OUTBOX_DEPTH`, :data:`MESSAGES_SENT`,
-  :data:`SEND_ERRORS`, :data:`SEND_SECONDS`, :data:`OUTBOX_UNRECORDED_SECONDS`.
+  :data:`SEND_ERRORS`, :data:`SEND_SECONDS`, :data:`OUTBOX_UNRECORDED_SECONDS`;
+- the announcement worker (``bot/announce/worker.py``): :data:`ANNOUNCEMENT_RECIPIENTS`
+  (delivered / failed / pending / skipped of the announcements being sent),
+  :data:`ANNOUNCEMENT_MESSAGES_QUEUED`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from prometheus_client import (
 )
 
 __all__ = [
+    "ANNOUNCEMENT_MESSAGES_QUEUED",
+    "ANNOUNCEMENT_RECIPIENTS",
     "CONTENT_TYPE_LATEST",
     "DECISIONS",
     "MESSAGES_SENT",
@@ -116,6 +121,16 @@ OUTBOX_UNRECORDED_SECONDS = Histogram(
 )
 
 #: The ``kind`` label values of :data:`SEND_ERRORS`, one per :class:`bot.ports.DeliveryError`.
+ANNOUNCEMENT_RECIPIENTS = Gauge(
+    "otwarta_announcement_recipients",
+    "Recipients of the announcements being sent, by status (delivered, failed, pending, skipped).",
+    ["status"],
+)
+ANNOUNCEMENT_MESSAGES_QUEUED = Counter(
+    "otwarta_announcement_messages_queued",
+    "Announcement messages handed to the outbox (its announcement lane).",
+)
+
 SEND_ERROR_KINDS = ("retry_later", "recipient_gone", "thread_gone", "permanent", "unexpected")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from babel.dates import get_month_names
 from rapidfuzz import fuzz, process
 
+from faq.announcements import Announcement, check_announcements, read_announcement
 from faq.content import ContentProblem, KnowledgeBase, read_knowledge_base
 from faq.languages import LANGS
 
@@ -84,7 +85,15 @@ def check_content(
         report.problems.extend(_check_entry(kb, entry_id, today, max_age_days))
     report.problems.extend(_check_contacts(kb))
     report.problems.extend(_check_competing_questions(kb))
+    report.problems.extend(check_announcements(Path(directory), kb, _check_markup))
     return report
+
+
+def read_checked_announcement(
+    path: Path, kb: KnowledgeBase
+) -> tuple[Announcement | None, list[ContentProblem]]:
+    """One announcement file with every check ``content check`` makes (``otwarta announce``)."""
+    return read_announcement(path, kb, check_markup=_check_markup)
 
 
 def _where(kb: KnowledgeBase, entry_id: str, fieldname: str = "") -> str:

@@ -114,6 +114,10 @@ class Entry(_Strict):
     related: list[EntryId] = Field(default_factory=list)
     sections: Sections | None = None
     """Short answer sections by aspect (``faq.followup``); the full answer stays the truth."""
+    notify: bool = False
+    """The editor's marker on a change that matters: when this entry's answer differs from the
+    version the bot last saw, its subscribers get "this answer changed" (once per version;
+    :mod:`bot.announce.changes`). Leave it ``false`` for typo fixes."""
 
     def is_stale(self, today: dt.date) -> bool:
         """``True`` once ``review_by`` has passed: the answer may no longer be true."""

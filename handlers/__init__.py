@@ -13,5 +13,6 @@ One obvious place for each part:
   :class:`~handlers.context.Desk`); what a handoff is (reason, request) in
   :mod:`handlers.handoff_model`;
 - :mod:`handlers.media`, :mod:`handlers.help`, :mod:`handlers.privacy` (/privacy, /forget);
+- :mod:`handlers.subscriptions` -- /subscribe, /unsubscribe, "Tell me when this changes";
 - :mod:`handlers.ids` -- the button-id scheme; :mod:`handlers.ui` -- shared buttons and menus.
 """

@@ -19,6 +19,7 @@ from handlers import ids
 from handlers.handoff import consultant_button
 from handlers.handoff_model import HandoffReason
 from handlers.model import Button
+from handlers.subscriptions import subscribe_button
 from handlers.ui import entry_button, lang_of, menu_button
 
 if TYPE_CHECKING:
@@ -117,6 +118,8 @@ def send_answer(
         )
     if entry.escalate or stale:
         rows.append([consultant_button(ctx, HandoffReason.ESCALATE, entry.id)])
+    if entry.escalate:  # a legal or deadline topic: offer to tell them when it changes
+        rows.append([subscribe_button(ctx, entry.id)])
     related = [r for r in entry.related if r in ctx.kb.entries and r != entry.id][:MAX_RELATED]
     rows.extend([entry_button(ctx, ctx.kb.entries[r])] for r in related)
     rows.append([menu_button(ctx)])

@@ -71,6 +71,19 @@ class ConversationStore(Protocol):
         """Delete everything we hold about this person (profile, query log, tickets...)."""
         ...
 
+    async def subscriptions(self, user: UserState) -> list[tuple[str, str]]:
+        """What the person follows: (kind, target) pairs, kind ``entry`` | ``topic`` |
+        ``situation`` (target ``""``), oldest first."""
+        ...
+
+    async def subscribe(self, user: UserState, kind: str, target: str) -> bool:
+        """Follow; ``False`` when they already did."""
+        ...
+
+    async def unsubscribe(self, user: UserState, kind: str, target: str) -> bool: ...
+
+    async def unsubscribe_all(self, user: UserState) -> int: ...
+
 
 class Translator(Protocol):
     """UI strings from the babel catalogs, in one language."""

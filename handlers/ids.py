@@ -16,6 +16,8 @@ raise :class:`StaleButton` for anything they cannot act on.
 ``h:<reason>[:<ref>]``         talk to a consultant (see :mod:`handlers.handoff`)
 ``priv``                       the full privacy notice
 ``fg:<yes|no>``                /forget confirmation
+``sb[:e:<entry>|:t:<topic>|:me]``  subscribe (bare: the subscriptions menu)
+``us:<all|e:<entry>|t:<topic>|me>``  unsubscribe (``all``: the announcements' one tap)
 =============================  ==================================================
 """
 
@@ -35,6 +37,14 @@ NONE_OF_THESE = "n"
 HANDOFF = "h"
 PRIVACY = "priv"
 FORGET = "fg"
+SUBSCRIBE = "sb"
+UNSUBSCRIBE = "us"
+
+#: Subscription kinds in button ids (and in :mod:`bot.db.subscriptions`).
+SUB_ENTRY = "e"
+SUB_TOPIC = "t"
+SUB_SITUATION = "me"
+ALL = "all"
 
 SKIP = "skip"
 YES = "yes"
@@ -116,3 +126,15 @@ def privacy() -> str:
 
 def forget(confirm: bool) -> str:
     return make(FORGET, YES if confirm else NO)
+
+
+def subscribe(kind: str | None = None, target: str | None = None) -> str:
+    """``sb`` (the menu), ``sb:me``, ``sb:e:<entry>``, ``sb:t:<topic>``."""
+    if kind is None:
+        return SUBSCRIBE
+    return make(SUBSCRIBE, kind) if target is None else make(SUBSCRIBE, kind, target)
+
+
+def unsubscribe(kind: str = ALL, target: str | None = None) -> str:
+    """``us:all`` (every subscription, one tap), ``us:me``, ``us:e:<entry>``, ``us:t:<topic>``."""
+    return make(UNSUBSCRIBE, kind) if target is None else make(UNSUBSCRIBE, kind, target)

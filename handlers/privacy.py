@@ -36,6 +36,12 @@ def privacy_notice(ctx: TurnContext) -> str:
             ),
             _("I don't keep your name or your phone number."),
             _(
+                "**Updates, only if you ask for them** (/subscribe): I keep what you asked to "
+                "be told about (an answer, a topic, or changes for your situation) and send you "
+                "a message when it changes. Every update has a button to stop them; "
+                "/unsubscribe stops them, and /forget deletes them with everything else."
+            ),
+            _(
                 "**What for:** to answer you, to pass your question to a consultant when you ask, "
                 "and to improve the answers. Never for advertising; nothing is sold."
             ),

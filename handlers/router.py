@@ -16,7 +16,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from handlers import feedback, handoff, help, ids, media, menu, privacy, questions, start
+from handlers import (
+    feedback,
+    handoff,
+    help,
+    ids,
+    media,
+    menu,
+    privacy,
+    questions,
+    start,
+    subscriptions,
+)
 from handlers.context import TurnContext
 from handlers.ids import StaleButton
 from handlers.model import EventKind
@@ -35,6 +46,8 @@ COMMANDS: dict[str, Handler] = {
     "privacy": privacy.on_privacy,
     "forget": privacy.on_forget_command,
     "consultant": handoff.on_command,
+    "subscribe": subscriptions.on_subscribe_command,
+    "unsubscribe": subscriptions.on_unsubscribe_command,
 }
 
 BUTTONS: dict[str, ButtonHandler] = {
@@ -48,6 +61,8 @@ BUTTONS: dict[str, ButtonHandler] = {
     ids.HANDOFF: handoff.on_button,
     ids.PRIVACY: privacy.on_privacy,
     ids.FORGET: privacy.on_forget_button,
+    ids.SUBSCRIBE: subscriptions.on_subscribe_button,
+    ids.UNSUBSCRIBE: subscriptions.on_unsubscribe_button,
 }
 
 

@@ -47,10 +47,12 @@ def language_rows() -> Rows:
 def show_main_menu(ctx: TurnContext, text: str | None = None, *, kind: str = "menu") -> None:
     """The main menu, under ``text`` (or the default invitation)."""
     _ = ctx.t.gettext
+    rows = topic_rows(ctx)
+    rows.append([Button(_("🔔 Updates on rule changes"), ids.subscribe())])
     ctx.reply(
         text
         or _("What would you like to know? Pick a topic or type your question in your own words."),
-        topic_rows(ctx),
+        rows,
         kind=kind,
     )
 

@@ -468,7 +468,13 @@ async def direct_workload(db: Database) -> dict[str, list[Any]]:
     await run("enqueue", [{**defaults, "payload": payload("третє")}])
 
     lease = dt.timedelta(minutes=1)
-    claim = {"p_now": at, "p_platforms": ["telegram"], "p_limit": 10, "p_lease_until": at + lease}
+    claim = {
+        "p_lane": 0,
+        "p_now": at,
+        "p_platforms": ["telegram"],
+        "p_limit": 10,
+        "p_lease_until": at + lease,
+    }
     await run("claim", claim)  # each chat's first message
     await run("claim", claim)  # nothing: the heads are being sent
     await run("claim", {**claim, "p_platforms": ["viber", "telegram"], "p_limit": 1})

@@ -130,8 +130,9 @@ def test_a_driver_statement_binds_like_sqlalchemy() -> None:
         "telegram",
         '{"text": "\\u0105"}',  # JSON, as the column's type writes it
         dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC),  # UTCDateTime: in UTC
-        0,  # the columns' defaults: attempts, status
+        0,  # the columns' defaults: attempts, status, lane
         "queued",
+        0,
     ]
     mark = DriverStatement(
         update(User.__table__)

@@ -145,14 +145,37 @@ async def test_delivery_failed_and_blank_content_touch_only_their_rows(
 
 # -- one owner per table -------------------------------------------------------------------
 
-_OWNER = {"outbox": "bot/db/outbox.py"}
-_WRITES = {
-    "outbox": re.compile(
-        r"(?:insert|update|delete)\(\s*(?:OutboxMessage|_?OUTBOX)\b"
-        r"|OutboxMessage\.__table__\.(?:insert|update|delete)\("
-        r"|(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?outbox\b",
+_OWNER = {
+    "outbox": "bot/db/outbox.py",
+    "subscriptions": "bot/db/subscriptions.py",
+    "announcements": "bot/db/announcements.py",
+}
+
+
+def _writes(model: str, constant: str, table: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?:insert|update|delete|insert_)\(\s*(?:{model}|_?{constant})\b"
+        rf"|{model}\.__table__\.(?:insert|update|delete)\("
+        rf"|_?{constant}\.(?:insert|update|delete)\("
+        rf"|(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?{table}\b",
         re.IGNORECASE,
     )
+
+
+_WRITES = {
+    "outbox": _writes("OutboxMessage", "OUTBOX", "outbox"),
+    "subscriptions": _writes("Subscription", "SUBSCRIPTIONS", "subscriptions"),
+    "announcements": re.compile(
+        "|".join(
+            _writes(model, constant, table).pattern
+            for model, constant, table in (
+                ("Announcement", "ANNOUNCEMENTS", "announcements"),
+                ("AnnouncementRecipient", "RECIPIENTS", "announcement_recipients"),
+                ("EntryVersion", "VERSIONS", "entry_versions"),
+            )
+        ),
+        re.IGNORECASE,
+    ),
 }
 
 
@@ -208,6 +231,9 @@ def _imports(path: Path) -> set[str]:
 def test_the_tables_modules_import_the_base_not_each_other() -> None:
     models = _imports(ROOT / "bot/db/models.py")
     desk_models = _imports(ROOT / "bot/db/desk_models.py")
+    announce_models = _imports(ROOT / "bot/db/announce_models.py")
+    assert "bot.db.base" in announce_models
+    assert not any(n.startswith(("bot.db.models", "bot.db.desk_models")) for n in announce_models)
     assert "bot.db.base" in models and "bot.db.base" in desk_models
     assert not any(name.startswith("bot.db.desk_models") for name in models)
     assert not any(name.startswith("bot.db.models") for name in desk_models)

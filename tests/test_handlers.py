@@ -348,6 +348,7 @@ class MemoryStore:
 
     queries: dict[int, LoggedQuery] = field(default_factory=dict)
     forgotten: list[int] = field(default_factory=list)
+    subscribed: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def log_query(
@@ -386,6 +387,27 @@ class MemoryStore:
         self.forgotten.append(user.id)
         for query_id in [q for q, query in self.queries.items() if query.user_id == user.id]:
             del self.queries[query_id]
+        self.subscribed.pop(user.id, None)
+
+    async def subscriptions(self, user: UserState) -> list[tuple[str, str]]:
+        return list(self.subscribed.get(user.id, []))
+
+    async def subscribe(self, user: UserState, kind: str, target: str) -> bool:
+        mine = self.subscribed.setdefault(user.id, [])
+        if (kind, target) in mine:
+            return False
+        mine.append((kind, target))
+        return True
+
+    async def unsubscribe(self, user: UserState, kind: str, target: str) -> bool:
+        mine = self.subscribed.get(user.id, [])
+        if (kind, target) not in mine:
+            return False
+        mine.remove((kind, target))
+        return True
+
+    async def unsubscribe_all(self, user: UserState) -> int:
+        return len(self.subscribed.pop(user.id, []))
 
 
 @dataclass
@@ -669,8 +691,15 @@ async def test_menu_topic_entry(kb: KnowledgeBase, matcher: Matcher) -> None:
     person = await onboarded(kb, matcher, "uk")
     (menu,) = await person.command("menu")
     labels = [b.label for b in buttons(menu)]
-    assert labels == ["🛂 Перебування", "💼 Робота", "🏥 Здоров'я", "🎓 Освіта", "📞 Контакти"]
-    assert [len(row) for row in menu.buttons] == [2, 2, 1]
+    assert labels == [
+        "🛂 Перебування",
+        "💼 Робота",
+        "🏥 Здоров'я",
+        "🎓 Освіта",
+        "📞 Контакти",
+        "🔔 Оновлення про зміни правил",
+    ]
+    assert [len(row) for row in menu.buttons] == [2, 2, 1, 1]  # the last: subscriptions
 
     (topic,) = await person.press("t:stay")
     # Entries in the menu's order; one the editors have not written yet is left out.

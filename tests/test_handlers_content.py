@@ -48,10 +48,11 @@ async def test_every_topic_and_entry_of_the_bundled_content(
             assert t.format_date(entry.last_verified) in answer.text
             for button_id in button_ids(answer):
                 prefix, args = ids.parse(button_id)
-                assert prefix in (ids.ENTRY, ids.MENU, ids.HANDOFF)
+                assert prefix in (ids.ENTRY, ids.MENU, ids.HANDOFF, ids.SUBSCRIBE)
                 if prefix == ids.ENTRY:
                     assert args[0] in real_kb.entries
             assert (f"h:e:{entry.id}" in button_ids(answer)) == entry.escalate
+            assert (f"sb:e:{entry.id}" in button_ids(answer)) == entry.escalate
             opened += 1
     assert opened == len(
         {e for topic in real_kb.menu.topics for e in topic.entries} & set(real_kb.entries)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -92,8 +93,8 @@ class QueryLog(Base):
 class OutboxMessage(Base):
     """A reply waiting to be (or already) delivered.
 
-    Within one chat (platform, chat_id) messages go out strictly in ``id`` order — the order
-    key: ids grow with every insert, and the replies of one turn are inserted in order. A
+    Within one chat (platform, chat_id) and lane, messages go out strictly in ``id`` order —
+    the order key: ids grow with every insert, and the replies of one turn are inserted in order. A
     chat's queued or sending message blocks the later ones of that chat, so a retry never lets
     a later message overtake. ``lease_until`` is how long a "sending" claim holds before another
     process (or the next start) may take the message again.
@@ -105,8 +106,10 @@ class OutboxMessage(Base):
         # Partial indexes stay small however many sent rows the table keeps.
         # The claim: queued messages, oldest first (due and first of their chat are checked
         # row by row, and the scan stops after the batch).
+        # ``lane`` first: conversation and the desk (0) are claimed before announcements (1).
         Index(
             "ix_outbox_queued",
+            "lane",
             "id",
             postgresql_where=text("status = 'queued'"),
             sqlite_where=text("status = 'queued'"),
@@ -116,6 +119,7 @@ class OutboxMessage(Base):
             "ix_outbox_pending_chat",
             "platform",
             "chat_id",
+            "lane",
             "id",
             postgresql_where=text("status IN ('queued', 'sending')"),
             sqlite_where=text("status IN ('queued', 'sending')"),
@@ -137,3 +141,6 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    #: Priority lane: 0 conversation replies and the desk, 1 announcements (issue 16). The
+    #: worker claims lane 0 first; order within a chat holds within each lane.
+    lane: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))

@@ -42,6 +42,11 @@ from handlers.model import Address, Platform, Reply
 
 PENDING = ("queued", "sending")
 
+#: Priority lanes (``outbox.lane``): replies to people talking to the bot and everything to and
+#: from the desk, then announcements (fed in small batches by :mod:`bot.announce.worker`).
+LANE_CONVERSATION = 0
+LANE_ANNOUNCEMENT = 1
+
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
@@ -52,6 +57,7 @@ class OutboxItem:
     attempts: int
     created_at: dt.datetime
     user_id: int | None
+    lane: int = 0
 
     @property
     def chat(self) -> tuple[str, str]:
@@ -70,6 +76,7 @@ _ITEM_FIELDS = [
     "attempts",
     "created_at",
     "user_id",
+    "lane",
 ]
 _ITEM_COLUMNS = tuple(OUTBOX.c[name] for name in _ITEM_FIELDS)
 
@@ -83,13 +90,15 @@ def _status_is(column: Any, *statuses: str) -> Any:
 
 
 _ENQUEUE = insert(OUTBOX)  # its columns from the parameters
+_ENQUEUE_RETURNING = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
 
 _candidate = OUTBOX.alias("candidate")  # a message that may be claimed...
 _pending = OUTBOX.alias("pending")  # ...and the pending messages of its chat
 
 
 def _due_heads(platform_is_one_of: Any) -> tuple[Any, ...]:
-    """The candidate is queued, for one of our platforms, and its chat's first pending message.
+    """The candidate is queued, in the lane asked for, for one of our platforms, and its chat's
+    first pending message in that lane (an announcement never holds up a reply to the chat).
 
     A correlated scalar subquery rather than ``NOT EXISTS``: PostgreSQL runs it per candidate
     as one probe of ``ix_outbox_pending_chat`` whatever its statistics say, where an anti-join
@@ -97,12 +106,14 @@ def _due_heads(platform_is_one_of: Any) -> tuple[Any, ...]:
     candidate."""
     return (
         _status_is(_candidate.c.status, "queued"),
+        _candidate.c.lane == bindparam("p_lane", type_=Integer),
         platform_is_one_of,
         _candidate.c.id
         == select(func.min(_pending.c.id))
         .where(
             _pending.c.platform == _candidate.c.platform,
             _pending.c.chat_id == _candidate.c.chat_id,
+            _pending.c.lane == _candidate.c.lane,
             _status_is(_pending.c.status, *PENDING),
         )
         .scalar_subquery(),
@@ -147,6 +158,9 @@ _CLAIM = {
     "sqlite": _claim(_due_ids(_DUE_HEADS).cte("due")),
 }
 _NEXT_DUE = select(func.min(_candidate.c.not_before)).where(*_DUE_HEADS)
+_PENDING_IN_LANE = select(func.count()).where(
+    OUTBOX.c.lane == bindparam("p_lane", type_=Integer), _status_is(OUTBOX.c.status, *PENDING)
+)
 _MARK_SENT = (
     update(OUTBOX)
     .where(OUTBOX.c.id == bindparam("p_id"))
@@ -171,10 +185,36 @@ class Outbox:
         result = await self.session.execute(update(OUTBOX).where(condition).values(**values))
         return rowcount(result)
 
-    async def enqueue(self, replies: Iterable[tuple[Reply, int | None]], now: dt.datetime) -> int:
+    async def enqueue(
+        self,
+        replies: Iterable[tuple[Reply, int | None]],
+        now: dt.datetime,
+        *,
+        lane: int = LANE_CONVERSATION,
+    ) -> int:
         """Queue replies (each with the id of the person it is for, if any), in order: the
         rows are inserted one after the other, so their ids follow the order given."""
-        rows = [
+        rows = self._rows(replies, now, lane)
+        if rows:
+            await execute_many(self.session, _ENQUEUE, rows)
+        return len(rows)
+
+    async def enqueue_returning_ids(
+        self, replies: Iterable[tuple[Reply, int | None]], now: dt.datetime, *, lane: int
+    ) -> list[int]:
+        """:meth:`enqueue`, returning the new rows' ids in the order given (the announcement
+        worker records each recipient's outbox row in the same transaction)."""
+        rows = self._rows(replies, now, lane)
+        if not rows:
+            return []
+        result = await self.session.execute(_ENQUEUE_RETURNING, rows)
+        return [int(outbox_id) for outbox_id in result.scalars().all()]
+
+    @staticmethod
+    def _rows(
+        replies: Iterable[tuple[Reply, int | None]], now: dt.datetime, lane: int
+    ) -> list[dict[str, Any]]:
+        return [
             {
                 "platform": reply.address.platform.value,
                 "chat_id": reply.address.chat_id,
@@ -185,12 +225,10 @@ class Outbox:
                 "attempts": 0,
                 "status": "queued",
                 "user_id": user_id,
+                "lane": lane,
             }
             for reply, user_id in replies
         ]
-        if rows:
-            await execute_many(self.session, _ENQUEUE, rows)
-        return len(rows)
 
     async def claim_due(
         self,
@@ -198,12 +236,15 @@ class Outbox:
         now: dt.datetime,
         lease_until: dt.datetime,
         limit: int,
+        *,
+        lane: int = LANE_CONVERSATION,
     ) -> list[OutboxItem]:
-        """Mark up to ``limit`` due messages "sending" and return them, at most one per chat
-        (each chat's first pending message, and only if it is due)."""
+        """Mark up to ``limit`` due messages of ``lane`` "sending" and return them, at most one
+        per chat and lane (each chat's first pending message, and only if it is due)."""
         if limit <= 0 or not platforms:
             return []
         params = {
+            "p_lane": lane,
             "p_now": now,
             "p_platforms": list(platforms),
             "p_limit": limit,
@@ -340,12 +381,18 @@ class Outbox:
         first pending messages (``None`` when there is none waiting for its time)."""
         if not platforms:
             return None
-        result: dt.datetime | None = await self.session.scalar(
-            _NEXT_DUE, {"p_platforms": list(platforms)}
-        )
-        if result is not None and result.tzinfo is None:  # min() bypasses the column type
-            result = result.replace(tzinfo=dt.UTC)
-        return result
+        found: list[dt.datetime] = []
+        for lane in (LANE_CONVERSATION, LANE_ANNOUNCEMENT):
+            result: dt.datetime | None = await self.session.scalar(
+                _NEXT_DUE, {"p_platforms": list(platforms), "p_lane": lane}
+            )
+            if result is not None:
+                found.append(result if result.tzinfo else result.replace(tzinfo=dt.UTC))
+        return min(found, default=None)
+
+    async def pending_in_lane(self, lane: int) -> int:
+        """Messages of ``lane`` queued or being sent (the announcement worker keeps this small)."""
+        return int(await self.session.scalar(_PENDING_IN_LANE, {"p_lane": lane}) or 0)
 
     async def depth(self) -> dict[str, int]:
         """Pending messages per platform."""
@@ -374,4 +421,5 @@ def _item(row: Mapping[Any, Any]) -> OutboxItem:
         attempts=row["attempts"],
         created_at=row["created_at"],
         user_id=row["user_id"],
+        lane=row["lane"],
     )

@@ -53,5 +53,17 @@ class SqlConversationStore:
         return await self.uow.queries.record_choice(user.id, query_id, entry_id)
 
     async def forget_user(self, user: UserState) -> None:
-        await self.uow.people.forget(user.id)
+        await self.uow.people.forget(user.id)  # cascades to subscriptions and recipients
         self.forgotten.add(user.id)
+
+    async def subscriptions(self, user: UserState) -> list[tuple[str, str]]:
+        return [(s.kind, s.target) for s in await self.uow.subscriptions.of_user(user.id)]
+
+    async def subscribe(self, user: UserState, kind: str, target: str) -> bool:
+        return await self.uow.subscriptions.add(user.id, kind, target, self.clock())
+
+    async def unsubscribe(self, user: UserState, kind: str, target: str) -> bool:
+        return await self.uow.subscriptions.remove(user.id, kind, target)
+
+    async def unsubscribe_all(self, user: UserState) -> int:
+        return await self.uow.subscriptions.remove_all([user.id])

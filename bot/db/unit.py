@@ -8,7 +8,10 @@ table has one owner module:
 - :mod:`bot.db.events`: the dedupe keys of the events handled (``processed_events``);
 - :mod:`bot.db.people`: the people (``users``);
 - :mod:`bot.db.query_log`: their questions and the matcher's decisions (``query_log``);
-- :mod:`bot.db.outbox`: the replies waiting to go out (``outbox``), written only there.
+- :mod:`bot.db.outbox`: the replies waiting to go out (``outbox``), written only there;
+- :mod:`bot.db.subscriptions`: what people asked to be told about (``subscriptions``);
+- :mod:`bot.db.announcements`: announcements, their recipients, the entries' content
+  versions (``announcements``, ``announcement_recipients``, ``entry_versions``).
 
 The consultant desk's store (:mod:`bot.desk.store`) is built on a unit of work too: it owns
 the desk's tables and asks these aggregates for the rest.
@@ -25,11 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import events as _events
 from bot.db import people as _people
+from bot.db.announcements import Announcements
 from bot.db.events import Events
 from bot.db.outbox import Outbox
 from bot.db.people import People, user_state
 from bot.db.query_log import Queries
 from bot.db.sql import fetch
+from bot.db.subscriptions import Subscriptions
 from handlers.context import UserState
 
 
@@ -61,6 +66,8 @@ class UnitOfWork:
         self.people = People(session, self.dialect)
         self.queries = Queries(session)
         self.outbox = Outbox(session, self.dialect)
+        self.subscriptions = Subscriptions(session, self.dialect)
+        self.announcements = Announcements(session, self.dialect)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the transaction has committed (never if it rolls back): for

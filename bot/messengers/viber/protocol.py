@@ -171,6 +171,11 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
                "zapomnij o mnie", "delete my data", "видалити мої дані", "удалить мои данные",
                "usuń moje dane", "usun moje dane"),
     "cancel": ("cancel", "скасувати", "відміна", "отмена", "отменить", "anuluj"),
+    "subscribe": ("subscribe", "підписатися", "підписка", "оновлення", "подписаться",
+                  "подписка", "обновления", "subskrybuj", "zapisz się", "zapisz sie",
+                  "powiadomienia", "updates"),
+    "unsubscribe": ("unsubscribe", "відписатися", "відписка", "отписаться", "отписка",
+                    "wypisz się", "wypisz sie", "wypisz mnie", "stop", "стоп"),
 }  # fmt: skip
 KNOWN_COMMANDS = frozenset(COMMAND_WORDS)
 _WORD_TO_COMMAND = {word: command for command, words in COMMAND_WORDS.items() for word in words}
