@@ -8,6 +8,7 @@ only :mod:`bot.db.base`; importing this module loads both.
 from __future__ import annotations
 
 from bot.db import analytics_models as _analytics_models  # noqa: F401 - the analytics tables
+from bot.db import console_models as _console_models  # noqa: F401 - the web console's
 from bot.db import desk_models as _desk_models  # noqa: F401 - registers the desk's tables
 from bot.db import models as _models  # noqa: F401 - registers the bot's tables
 from bot.db.base import Base
