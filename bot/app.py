@@ -249,6 +249,12 @@ async def _serve(
         )
         for adapter in adapters:
             http.add_routes(adapter.routes())
+        # The supervisors' web console (issue 19) under /console/, on the same database.
+        from bot.analytics.figures import Knowledge
+        from bot.webconsole.web import WebConsole
+
+        knowledge = Knowledge.from_kb(matcher.kb, matcher.index.lexicon)
+        http.add_routes(WebConsole(db, settings, knowledge=knowledge).routes())
         await http.start()
         stack.push_async_callback(http.stop)
         try:
