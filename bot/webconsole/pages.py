@@ -13,7 +13,14 @@ from aiohttp import web
 from bot.i18n import LANGS
 from bot.webconsole import auth
 from bot.webconsole.store import ConsoleStore, Mark
-from bot.webconsole.web import LOGIN_CSRF_COOKIE, LOGINS, PREFIX, ROLES, SESSION_COOKIE
+from bot.webconsole.web import (
+    LOGIN_CSRF_COOKIE,
+    LOGINS,
+    PREFIX,
+    ROLES,
+    SESSION_COOKIE,
+    redirect,
+)
 
 if TYPE_CHECKING:
     from bot.analytics.figures import Filters, Period
@@ -99,13 +106,13 @@ class Pages:
     # -- sign-in ---------------------------------------------------------------------------
 
     async def root(self, request: web.Request, ctx: Ctx) -> web.StreamResponse:
-        raise web.HTTPPermanentRedirect(PREFIX + "/")
+        return redirect(PREFIX + "/", 308)
 
     async def login_form(
         self, request: web.Request, ctx: Ctx, *, status: int = 200, error: str | None = None
     ) -> web.StreamResponse:
         if ctx.session is not None and status == 200:
-            raise web.HTTPSeeOther(PREFIX + "/")
+            return redirect(PREFIX + "/")
         async with self.c.db.read() as uow:
             accounts = await ConsoleStore(uow).count_accounts()
         token = request.cookies.get(LOGIN_CSRF_COOKIE) or auth.new_token()
@@ -162,10 +169,10 @@ class Pages:
             await store.close_sessions_before(now - self.c.idle, now - self.c.lifetime)
             await store.open_session(auth.token_hash(token), account.id, csrf, now)
             await store.audit(account.name, "sign_in", {}, now)
-        response = web.HTTPSeeOther(PREFIX + "/")
+        response = redirect(PREFIX + "/")
         self.c.cookie(response, SESSION_COOKIE, token)
         response.del_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
-        raise response
+        return response
 
     async def logout(self, request: web.Request, ctx: Ctx) -> web.StreamResponse:
         assert ctx.session is not None
@@ -173,9 +180,9 @@ class Pages:
             store = ConsoleStore(uow)
             await store.close_session(ctx.session.token_hash)
             await store.audit(ctx.session.account.name, "sign_out", {}, self.c.clock())
-        response = web.HTTPSeeOther(PREFIX + "/login")
+        response = redirect(PREFIX + "/login")
         response.del_cookie(SESSION_COOKIE, path=PREFIX)
-        raise response
+        return response
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -301,7 +308,7 @@ class Pages:
             if form.get(k)
         )
         back["marked"] = cluster_id
-        raise web.HTTPSeeOther(f"{PREFIX}/unanswered?{_query(back)}#c-{cluster_id}")
+        return redirect(f"{PREFIX}/unanswered?{_query(back)}#c-{cluster_id}")
 
     async def patch(self, request: web.Request, ctx: Ctx) -> web.StreamResponse:
         from bot.webconsole.patch import build_patch
@@ -446,7 +453,7 @@ class Pages:
                 await store.audit(me, "remove_user", {"name": name}, now)
             else:
                 raise web.HTTPBadRequest()
-        raise web.HTTPSeeOther(f"{PREFIX}/users?done={action}")
+        return redirect(f"{PREFIX}/users?done={action}")
 
     async def audit(self, request: web.Request, ctx: Ctx) -> web.StreamResponse:
         async with self.c.db.read() as uow:

@@ -78,6 +78,11 @@ Handler = Callable[[web.Request, "Ctx"], Awaitable[web.StreamResponse]]
 Clock = Callable[[], dt.datetime]
 
 
+def redirect(location: str, status: int = 303) -> web.Response:
+    """A redirect as a response (aiohttp deprecates returning its exceptions)."""
+    return web.Response(status=status, headers={"Location": location})
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -173,7 +178,9 @@ class WebConsole:
                 if exc.status >= 400 and not exc.text:
                     response = self.error_page(request, ctx, exc.status)
                 else:
-                    response = exc
+                    response = web.Response(
+                        status=exc.status, text=exc.text, content_type=exc.content_type
+                    )
             response.headers.update(SECURITY_HEADERS)
             return response
 
@@ -196,7 +203,7 @@ class WebConsole:
                 if api:
                     return web.json_response({"error": "not signed in"}, status=401)
                 location = PREFIX + "/login" + ("?expired=1" if expired else "")
-                response: web.StreamResponse = web.HTTPSeeOther(location)
+                response: web.StreamResponse = redirect(location)
                 if expired:
                     response.del_cookie(SESSION_COOKIE, path=PREFIX)
                 return response
