@@ -34,7 +34,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from prometheus_client import Counter
 
-from bot.i18n import LANGS, translator_for
+from bot.i18n import LANGS, N_, translator_for
 from bot.webconsole import auth
 from bot.webconsole.store import ConsoleStore, Mark, Session
 
@@ -51,6 +51,8 @@ SESSION_COOKIE = "otwarta_console"
 LOGIN_CSRF_COOKIE = "otwarta_console_csrf"
 LANG_COOKIE = "otwarta_console_lang"
 ROLES = {"viewer": 0, "editor": 1, "admin": 2}
+#: The roles' names as the pages show them (translated there: ``_(role)``).
+ROLE_LABELS = (N_("viewer"), N_("editor"), N_("admin"))
 DEFAULT_LANG = "pl"
 DEFAULT_DAYS = 30
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".txt": "text/plain"}
