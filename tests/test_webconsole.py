@@ -7,6 +7,7 @@ that ``otwarta content check`` accepts; the ``otwarta console`` commands; the mo
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import shutil
@@ -402,7 +403,7 @@ async def test_every_response_carries_the_security_headers(
         await b.post("/console/login", {}),
     ]
     await b.sign_in("ala")
-    responses += [await b.get(path) for path in ALL_PAGES + ["/console/users"]]
+    responses += [await b.get(path) for path in [*ALL_PAGES, "/console/users"]]
     for response in responses:
         csp = response.headers["Content-Security-Policy"]
         script = next(p for p in csp.split(";") if p.strip().startswith("script-src"))
@@ -519,7 +520,7 @@ async def test_every_change_is_in_the_audit_log(browser_for: Factory, db: Databa
     assert "set_role" in page and "remove_user" in page
 
 
-# -- the pages, marking a cluster, the patch --------------------------------------------------------
+# -- the pages, marking a cluster, the patch ----------------------------------------------------
 
 
 async def _seed(db: Database) -> None:
@@ -614,8 +615,12 @@ async def test_marking_a_cluster_gives_a_patch_content_check_accepts(
     assert all("рибалки" in line for line in added)
     (tmp_path / "suggestions.patch").write_text(text, encoding="utf-8")
     before = check_content(tmp_path / "content")
-    subprocess.run(
-        ["git", "apply", "suggestions.patch"], cwd=tmp_path, check=True, capture_output=True
+    await asyncio.to_thread(
+        subprocess.run,
+        ["git", "apply", "suggestions.patch"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
     )
     after = check_content(tmp_path / "content")
     assert not after.errors

@@ -29,9 +29,7 @@ VERDICTS = ("belongs", "new_entry", "out_of_scope")
 
 class ConsoleUser(Base):
     __tablename__ = "console_users"
-    __table_args__ = (
-        CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role_known"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role_known"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -47,9 +45,7 @@ class ConsoleSession(Base):
     __table_args__ = (Index("ix_console_sessions_user_id", "user_id"),)
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("console_users.id", ondelete="CASCADE")
-    )
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("console_users.id", ondelete="CASCADE"))
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
     last_seen: Mapped[dt.datetime]
