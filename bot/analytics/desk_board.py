@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, case, func, select
 
-from bot.analytics.store import TICKETS
+from bot.analytics.store import TICKETS, _where_filters
 from bot.db import Database
 from bot.db.desk_models import Consultant, TicketMessage
 from bot.db.models import User
@@ -53,12 +53,20 @@ class DeskBoard:
 
 
 async def desk_board(
-    db: Database, start: dt.datetime, end: dt.datetime, *, pseudonym_key: bytes
+    db: Database,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    pseudonym_key: bytes,
+    filters: Any = None,
 ) -> DeskBoard:
-    """The board now, with the per consultant counts of ``[start, end)``."""
+    """The board now, with the per consultant counts of ``[start, end)``; ``filters``
+    (:class:`~bot.analytics.figures.Filters`) as for the figures: the tickets' language,
+    platform, audience."""
     from bot.desk.sender import pseudonym_code
     from handlers.model import Address, Platform
 
+    where = _where_filters(TICKETS, filters)
     async with db.read() as uow:
         session = uow.session
         rows = await session.execute(
@@ -72,7 +80,7 @@ async def desk_board(
                 TICKETS.c.opened_at,
             )
             .select_from(TICKETS.outerjoin(USERS, USERS.c.id == TICKETS.c.user_id))
-            .where(TICKETS.c.state == "waiting")
+            .where(TICKETS.c.state == "waiting", *where)
             .order_by(TICKETS.c.urgent.desc(), TICKETS.c.opened_at, TICKETS.c.id)
         )
         waiting = []
@@ -91,7 +99,8 @@ async def desk_board(
             select(TICKETS.c.state, func.count())
             .where(
                 (TICKETS.c.state != "closed")
-                | ((TICKETS.c.closed_at >= start) & (TICKETS.c.closed_at < end))
+                | ((TICKETS.c.closed_at >= start) & (TICKETS.c.closed_at < end)),
+                *where,
             )
             .group_by(TICKETS.c.state)
         )
@@ -104,7 +113,7 @@ async def desk_board(
                 func.sum(case((TICKETS.c.state == "closed", 1), else_=0)),
             )
             .select_from(TICKETS.join(CONSULTANTS, CONSULTANTS.c.id == TICKETS.c.consultant_id))
-            .where(TICKETS.c.opened_at >= start, TICKETS.c.opened_at < end)
+            .where(TICKETS.c.opened_at >= start, TICKETS.c.opened_at < end, *where)
             .group_by(CONSULTANTS.c.id, CONSULTANTS.c.display_name)
         )
         counts: dict[str, list[int]] = {}
@@ -112,8 +121,13 @@ async def desk_board(
             counts[str(name)] = [int(n), int(closed or 0), 0]
         replies = await session.execute(
             select(CONSULTANTS.c.display_name, func.count())
-            .select_from(MESSAGES.join(CONSULTANTS, CONSULTANTS.c.id == MESSAGES.c.consultant_id))
+            .select_from(
+                MESSAGES.join(CONSULTANTS, CONSULTANTS.c.id == MESSAGES.c.consultant_id).join(
+                    TICKETS, TICKETS.c.id == MESSAGES.c.ticket_id
+                )
+            )
             .where(
+                *where,
                 MESSAGES.c.direction == "out",
                 MESSAGES.c.created_at >= start,
                 MESSAGES.c.created_at < end,

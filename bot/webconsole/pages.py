@@ -92,6 +92,9 @@ class Pages:
                 "language": filters.lang,
                 "platform": filters.platform,
                 "audience": filters.audience,
+                "bucket": request.query.get("bucket")
+                if request.query.get("bucket") in ("day", "week", "month")
+                else None,
             }.items()
             if v
         }
@@ -366,6 +369,7 @@ class Pages:
             midnight(period.start),
             midnight(period.end + dt.timedelta(days=1)),
             pseudonym_key=self.c.settings.desk_pseudonym_secret(),
+            filters=filters,
         )
         return self.c.render(
             request,

@@ -80,6 +80,14 @@ Handler = Callable[[web.Request, "Ctx"], Awaitable[web.StreamResponse]]
 Clock = Callable[[], dt.datetime]
 
 
+def _light_markup(text: str) -> Markup:
+    """The content's light markup (an answer) as HTML: escaped, then bold and https links
+    (:func:`bot.markup.render_telegram_html`)."""
+    from bot.markup import render_telegram_html
+
+    return Markup(render_telegram_html(text))  # escaped by render_telegram_html
+
+
 def redirect(location: str, status: int = 303) -> web.Response:
     """A redirect as a response (aiohttp deprecates returning its exceptions)."""
     return web.Response(status=status, headers={"Location": location})
@@ -133,6 +141,7 @@ class WebConsole:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.filters["light_markup"] = _light_markup
 
     # -- routes ----------------------------------------------------------------------------
 
