@@ -286,7 +286,10 @@ def retention_job(settings: Settings, db: Database, matcher: Matcher) -> Retenti
     from bot.analytics.figures import Knowledge
     from bot.analytics.retention import RetentionJob
 
-    knowledge = Knowledge.from_kb(matcher.kb, matcher.index.lexicon)
+    kb = getattr(matcher, "kb", None)
+    index = getattr(matcher, "index", None)  # a test's stand-in matcher may have neither
+    lexicon = getattr(index, "lexicon", None)
+    knowledge = Knowledge.from_kb(kb, lexicon) if kb is not None else Knowledge({}, lexicon)
     return RetentionJob(db, knowledge, retention_days=settings.retention_days)
 
 

@@ -26,15 +26,32 @@ _FRAME = frozenset(
 )
 
 
+_CACHE: dict[tuple[int, str], frozenset[str]] = {}
+_CACHE_MAX = 50_000
+
+
+def _names_in(text: str, lexicon: Lexicon) -> frozenset[str]:
+    cached = _CACHE.get((id(lexicon), text))
+    if cached is not None:
+        return cached
+    reading = read(text, lexicon)
+    kept = set(reading.question)
+    found = frozenset(
+        token
+        for token in reading.tokens
+        if token not in kept and token not in _FRAME and not token.isdigit()
+    )
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[(id(lexicon), text)] = found
+    return found
+
+
 def names_given(texts: Iterable[str], lexicon: Lexicon) -> frozenset[str]:
     """The normalised tokens of the names in ``texts``."""
     out: set[str] = set()
     for text in texts:
-        reading = read(text, lexicon)
-        kept = set(reading.question)
-        for token in reading.tokens:
-            if token not in kept and token not in _FRAME and not token.isdigit():
-                out.add(token)
+        out |= _names_in(text, lexicon)
     return frozenset(out)
 
 

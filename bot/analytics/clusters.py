@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 from bot.analytics.store import AnalyticsStore
 
 if TYPE_CHECKING:
-    from bot.analytics.figures import Cluster, Knowledge
+    from bot.analytics.knowledge import Knowledge
 
 #: Two grouping keys this similar (rapidfuzz ``token_set_ratio``, 0-100) and sharing two
 #: words (one, for one-word keys) are one cluster.
@@ -29,6 +29,19 @@ MAX_EXAMPLES = 3
 #: Query ids kept per key as candidate examples.
 EXAMPLE_CANDIDATES = 12
 NEAREST = 3
+
+
+@dataclass
+class Cluster:
+    """A group of similar unanswered questions."""
+
+    count: int
+    people: int
+    nearest: list[str]
+    examples: list[str]
+    rest: bool = False
+    #: A stable name (:func:`cluster_id`), for the console's marks; ``""`` for the rest.
+    id: str = ""
 
 
 @dataclass
@@ -115,37 +128,42 @@ async def clusters(
 ) -> list[Cluster]:
     """The period's clusters, biggest first, then the rest added up."""
     from bot.analytics.anonymize import publishable
-    from bot.analytics.figures import Cluster
 
     groups, rest = group(keys)
     groups.sort(key=lambda g: (-len(g.people), -g.n))
-    out: list[Cluster] = []
+    shown = []
     for g in groups:
         if len(g.people) < min_count:
             rest.merge(g)
-            continue
-        examples: list[str] = []
-        if knowledge.lexicon is not None:
-            texts = await store.texts(g.query_ids)
-            authors: list[int] = []
-            chosen: list[tuple[int, str]] = []
+        else:
+            shown.append(g)
+    # The examples: two queries for all the clusters (the texts, then their authors' other
+    # messages, where the names they gave are).
+    chosen: list[list[tuple[int, str]]] = [[] for _ in shown]
+    others: dict[int, list[str]] = {}
+    if knowledge.lexicon is not None and shown:
+        texts = await store.texts([q for g in shown for q in g.query_ids])
+        for picked, g in zip(chosen, shown, strict=True):
             seen: set[str] = set()
             for query_id in g.query_ids:
                 if query_id not in texts:
                     continue  # pruned: the text is gone
                 user_id, text = texts[query_id]
-                if user_id in authors or text.casefold() in seen:
+                if any(user_id == u for u, _ in picked) or text.casefold() in seen:
                     continue
-                authors.append(user_id)
                 seen.add(text.casefold())
-                chosen.append((user_id, text))
-                if len(chosen) == MAX_EXAMPLES:
+                picked.append((user_id, text))
+                if len(picked) == MAX_EXAMPLES:
                     break
-            others = await store.texts_of(authors, start - dt.timedelta(days=30), end)
-            examples = [
-                publishable(text, others.get(user_id, []), knowledge.lexicon)
-                for user_id, text in chosen
-            ]
+        authors = sorted({u for picked in chosen for u, _ in picked})
+        others = await store.texts_of(authors, start - dt.timedelta(days=30), end)
+    out: list[Cluster] = []
+    for picked, g in zip(chosen, shown, strict=True):
+        examples = (
+            [publishable(t, others.get(u, []), knowledge.lexicon) for u, t in picked]
+            if knowledge.lexicon is not None
+            else []
+        )
         out.append(
             Cluster(
                 id=cluster_id(g.leader),

@@ -31,7 +31,7 @@ from faq.reading import read
 from faq.text import words
 
 if TYPE_CHECKING:
-    from bot.analytics.figures import Knowledge
+    from bot.analytics.knowledge import Knowledge
 
 DECISIONS = ("answered", "clarified", "maybe", "unknown", "handed_off", "urgent")
 SMALL_TALK = frozenset({"greeting", "thanks"})

@@ -25,11 +25,12 @@ import datetime as dt
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from bot.analytics import clusters as _clusters
+from bot.analytics.clusters import Cluster
 from bot.analytics.facts import DECISIONS, is_unanswered, raw_facts
+from bot.analytics.knowledge import Knowledge
 from bot.analytics.store import (
     AnalyticsStore,
     DeskRating,
@@ -40,8 +41,6 @@ from bot.analytics.store import (
     midnight,
 )
 from bot.db import Database
-from faq.content import KnowledgeBase
-from faq.index import Lexicon
 
 Bucket = Literal["day", "week", "month"]
 BUCKETS: tuple[Bucket, ...] = ("day", "week", "month")
@@ -98,27 +97,6 @@ class Filters:
     audience: str | None = None
 
 
-@dataclass(frozen=True)
-class Knowledge:
-    """What the figures need from the knowledge base: each entry's topic, the reader's
-    lexicon (for grouping unanswered questions and finding names), the entries' titles."""
-
-    topics: dict[str, str]
-    lexicon: Lexicon | None
-    kb: KnowledgeBase | None = None
-
-    @classmethod
-    def from_kb(cls, kb: KnowledgeBase, lexicon: Lexicon | None) -> Knowledge:
-        return cls({e.id: str(e.topic) for e in kb.entries.values()}, lexicon, kb)
-
-    @classmethod
-    def load(cls, content_dir: Path | str | None = None) -> Knowledge:
-        from faq import load_matcher
-
-        matcher = load_matcher(content_dir)
-        return cls.from_kb(matcher.kb, matcher.index.lexicon)
-
-
 def bucket_of(day: dt.date, bucket: Bucket) -> dt.date:
     """The first day of ``day``'s bucket (weeks start on Monday)."""
     if bucket == "day":
@@ -156,19 +134,6 @@ def percentile(values: list[float], share: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, math.ceil(share * len(ordered)))
     return round(ordered[rank - 1], 1)
-
-
-@dataclass
-class Cluster:
-    """A group of similar unanswered questions."""
-
-    count: int
-    people: int
-    nearest: list[str]
-    examples: list[str]
-    rest: bool = False
-    #: A stable name (:func:`bot.analytics.clusters.cluster_id`); ``""`` for the rest.
-    id: str = ""
 
 
 @dataclass

@@ -340,7 +340,7 @@ def render_html(figures: Figures, knowledge: Knowledge, lang: str = "pl") -> str
     text = Text(lang, knowledge)
     _ = text
     data = figures.to_json()
-    title = _("Małopolska Otwarta: what people asked")
+    title = _("What people asked (Małopolska Otwarta)")
     period = f"{text.date(figures.period.start)} – {text.date(figures.period.end)}"
     out = [
         "<!DOCTYPE html>",

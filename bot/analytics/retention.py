@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from bot.analytics.facts import SELF_SERVICE_WINDOW, raw_facts
-from bot.analytics.figures import Knowledge
+from bot.analytics.knowledge import Knowledge
 from bot.analytics.store import AnalyticsStore, day_number, day_of, midnight
 from bot.db import Database
 
