@@ -29,6 +29,7 @@ from bot.cli import main
 from bot.db import Database
 from bot.settings import Settings
 from bot.webconsole import accounts
+from bot.webconsole.pages import application
 from bot.webconsole.store import AUDIT
 from bot.webconsole.web import LOGIN_CSRF_COOKIE, SESSION_COOKIE, WebConsole
 from faq.check import check_content
@@ -127,7 +128,7 @@ async def browser_for(db: Database, db_url: str, knowledge: Knowledge) -> AsyncI
             clock=clock or Clock(NOW),
         )
         client: TestClient[Any, Any] = TestClient(
-            TestServer(console.app()), headers={"Accept-Language": "en-GB,en;q=0.8"}
+            TestServer(application(console)), headers={"Accept-Language": "en-GB,en;q=0.8"}
         )
         await client.start_server()
         clients.append(client)

@@ -27,6 +27,7 @@ from bot.db import Database
 from bot.db.desk_models import Consultant, Ticket, TicketMessage
 from bot.settings import Settings
 from bot.webconsole import accounts
+from bot.webconsole.pages import application
 from bot.webconsole.web import WebConsole
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -171,7 +172,7 @@ async def console_url(sqlite_url: str, tmp_path: Path) -> AsyncIterator[str]:
         _env_file=None, database_url=sqlite_url, content_dir=tmp_path / "content"
     )
     console = WebConsole(db, settings, knowledge=Knowledge.load(), clock=lambda: NOW)
-    server = TestServer(console.app(), host="127.0.0.1")
+    server = TestServer(application(console), host="127.0.0.1")
     await server.start_server()
     try:
         yield str(server.make_url("/console/"))

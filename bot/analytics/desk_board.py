@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, case, func, select
 
-from bot.analytics.store import TICKETS, _where_filters
+from bot.analytics.store import TICKETS
 from bot.db import Database
 from bot.db.desk_models import Consultant, TicketMessage
 from bot.db.models import User
@@ -25,6 +25,14 @@ from bot.db.models import User
 CONSULTANTS = cast(Table, Consultant.__table__)
 MESSAGES = cast(Table, TicketMessage.__table__)
 USERS = cast(Table, User.__table__)
+
+
+def _where(filters: Any) -> list[Any]:
+    """The tickets of the filters' language, platform and audience."""
+    if filters is None:
+        return []
+    wanted = {"lang": filters.lang, "platform": filters.platform, "audience": filters.audience}
+    return [TICKETS.c[column] == value for column, value in wanted.items() if value is not None]
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ async def desk_board(
     from bot.desk.sender import pseudonym_code
     from handlers.model import Address, Platform
 
-    where = _where_filters(TICKETS, filters)
+    where = _where(filters)
     async with db.read() as uow:
         session = uow.session
         rows = await session.execute(

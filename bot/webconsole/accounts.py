@@ -105,10 +105,11 @@ async def serve_alone(settings: Settings, host: str, port: int, stop: asyncio.Ev
     """The console alone (no messenger, no outbox): for a laptop next to the database."""
     from aiohttp import web
 
+    from bot.webconsole.pages import application
     from bot.webconsole.web import WebConsole
 
     db = await open_db(settings.database_url)
-    runner = web.AppRunner(WebConsole(db, settings).app(), access_log=None)
+    runner = web.AppRunner(application(WebConsole(db, settings)), access_log=None)
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)

@@ -19,20 +19,49 @@ from bot.webconsole.web import (
     PREFIX,
     ROLES,
     SESSION_COOKIE,
+    Ctx,
+    WebConsole,
     redirect,
 )
 
 if TYPE_CHECKING:
     from bot.analytics.figures import Filters, Period
-    from bot.webconsole.web import Ctx, WebConsole
 
 PLATFORMS = ("telegram", "viber", "console")
 AUDIENCES = ("ukr-status", "residence-card", "other-tcn", "unknown")
 VERDICTS = ("belongs", "new_entry", "out_of_scope")
 
 
-class BadRequest(Exception):
-    pass
+def routes(console: WebConsole) -> list[web.RouteDef]:
+    """Every route of the console, each behind :meth:`WebConsole.guard` with the role it
+    needs (``None``: public) and whether it changes something (a CSRF token)."""
+    p = Pages(console)
+    g = console.guard
+    return [
+        web.get(PREFIX, g(p.root, None)),
+        web.get(PREFIX + "/", g(p.overview, "viewer")),
+        web.get(PREFIX + "/login", g(p.login_form, None)),
+        web.post(PREFIX + "/login", g(p.login, None, csrf="login")),
+        web.post(PREFIX + "/logout", g(p.logout, "viewer", csrf="session")),
+        web.get(PREFIX + "/unanswered", g(p.unanswered, "viewer")),
+        web.post(PREFIX + "/unanswered/mark", g(p.mark, "editor", csrf="session")),
+        web.get(PREFIX + "/unanswered/patch", g(p.patch, "editor")),
+        web.get(PREFIX + "/entries", g(p.entries, "viewer")),
+        web.get(PREFIX + "/desk", g(p.desk, "viewer")),
+        web.get(PREFIX + "/users", g(p.users, "admin")),
+        web.post(PREFIX + "/users", g(p.users_change, "admin", csrf="session")),
+        web.get(PREFIX + "/audit", g(p.audit, "admin")),
+        web.get(PREFIX + "/api/summary", g(p.api_summary, "viewer", api=True)),
+        web.get(PREFIX + "/static/{name}", g(console.static, None)),
+        web.route("*", PREFIX + "/{tail:.*}", g(p.not_found, None)),
+    ]
+
+
+def application(console: WebConsole) -> web.Application:
+    """An application with the console alone (``otwarta console serve``, tests)."""
+    app = web.Application(client_max_size=256 * 1024)
+    app.add_routes(routes(console))
+    return app
 
 
 class Pages:

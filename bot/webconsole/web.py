@@ -1,5 +1,5 @@
 """The console's HTTP side: routes under ``/console/``, each wrapped by the rules every route
-obeys (:meth:`WebConsole._guard`):
+obeys (:meth:`WebConsole.guard`):
 
 - the security headers on every response, errors included (CSP with no inline script,
   ``frame-ancestors 'none'``, ``nosniff``, ``Referrer-Policy``, ``no-store``);
@@ -115,7 +115,8 @@ class Ctx:
 
 
 class WebConsole:
-    """The console on one database; :meth:`routes` goes to :class:`bot.http.HttpServer`."""
+    """The console on one database: the rules, the rendering, the numbers. Its routes are
+    :func:`bot.webconsole.pages.routes` (for :class:`bot.http.HttpServer`)."""
 
     def __init__(
         self,
@@ -143,41 +144,9 @@ class WebConsole:
         )
         self.env.filters["light_markup"] = _light_markup
 
-    # -- routes ----------------------------------------------------------------------------
-
-    def routes(self) -> list[web.RouteDef]:
-        from bot.webconsole import pages
-
-        p = pages.Pages(self)
-        g = self._guard
-        return [
-            web.get(PREFIX, g(p.root, None)),
-            web.get(PREFIX + "/", g(p.overview, "viewer")),
-            web.get(PREFIX + "/login", g(p.login_form, None)),
-            web.post(PREFIX + "/login", g(p.login, None, csrf="login")),
-            web.post(PREFIX + "/logout", g(p.logout, "viewer", csrf="session")),
-            web.get(PREFIX + "/unanswered", g(p.unanswered, "viewer")),
-            web.post(PREFIX + "/unanswered/mark", g(p.mark, "editor", csrf="session")),
-            web.get(PREFIX + "/unanswered/patch", g(p.patch, "editor")),
-            web.get(PREFIX + "/entries", g(p.entries, "viewer")),
-            web.get(PREFIX + "/desk", g(p.desk, "viewer")),
-            web.get(PREFIX + "/users", g(p.users, "admin")),
-            web.post(PREFIX + "/users", g(p.users_change, "admin", csrf="session")),
-            web.get(PREFIX + "/audit", g(p.audit, "admin")),
-            web.get(PREFIX + "/api/summary", g(p.api_summary, "viewer", api=True)),
-            web.get(PREFIX + "/static/{name}", g(self._static, None)),
-            web.route("*", PREFIX + "/{tail:.*}", g(p.not_found, None)),
-        ]
-
-    def app(self) -> web.Application:
-        """An application with the console alone (``otwarta console serve``, tests)."""
-        application = web.Application(client_max_size=256 * 1024)
-        application.add_routes(self.routes())
-        return application
-
     # -- the rules of every route ----------------------------------------------------------
 
-    def _guard(
+    def guard(
         self, handler: Handler, role: str | None, *, csrf: str | None = None, api: bool = False
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def guarded(request: web.Request) -> web.StreamResponse:
@@ -319,7 +288,7 @@ class WebConsole:
         """A chart drawn by :mod:`bot.analytics.report` (pygal, no script) put in the page."""
         return Markup(text)
 
-    async def _static(self, request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    async def static(self, request: web.Request, ctx: Ctx) -> web.StreamResponse:
         name = request.match_info["name"]
         path = HERE / "static" / name
         if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES:
