@@ -579,6 +579,23 @@ async def test_each_page_shows_the_analytics(browser_for: Factory, db: Database)
     assert "Przegląd" in polish
 
 
+async def test_the_entries_figures_are_the_same_after_the_roll_up(
+    db: Database, knowledge: Knowledge
+) -> None:
+    from bot.analytics.retention import roll_up
+
+    await _seed(db)
+    period = Period(dt.date(2026, 3, 2), dt.date(2026, 3, 8))
+    before = (await compute(db, period, knowledge=knowledge, min_count=1)).entries_json()
+    assert before["pesel-ukr"]["asked"] == 6
+    assert before["pesel-ukr"]["answered_rate"] == 1.0
+    assert before["pesel-ukr"]["up"] == 3 and before["pesel-ukr"]["down"] == 3
+    assert before["scams"]["asked"] == 6 and before["scams"]["answered"] == 0
+    assert await roll_up(db, knowledge, now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC)) > 0
+    after = (await compute(db, period, knowledge=knowledge, min_count=1)).entries_json()
+    assert after == before
+
+
 async def test_marking_a_cluster_gives_a_patch_content_check_accepts(
     browser_for: Factory, db: Database, tmp_path: Path
 ) -> None:

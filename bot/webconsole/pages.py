@@ -1,5 +1,5 @@
 """The console's pages: Overview, What the bot could not answer, Entries, Desk, Users, Audit
-log, sign-in, the JSON summary. Each handler is wrapped by :meth:`WebConsole._guard` (session,
+log, sign-in, the JSON summary. Each handler is wrapped by :meth:`WebConsole.guard` (session,
 role, CSRF, headers) before it runs; it only reads the analytics and writes through
 :class:`~bot.webconsole.store.ConsoleStore`, with an audit row for every change."""
 
