@@ -12,7 +12,6 @@ import json
 import re
 import zipfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +51,6 @@ async def db(db_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
-
-
-@dataclass
-class Person:
-    user: UserState
 
 
 class Seeder:

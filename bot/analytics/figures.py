@@ -110,12 +110,19 @@ class Tally:
     """A count and the distinct people it rests on (only up to ``cap`` of them are kept:
     suppression needs to know whether there are ``k``, not who they are)."""
 
-    __slots__ = ("cap", "n", "people")
+    __slots__ = ("cap", "counted", "n", "people")
 
     def __init__(self, cap: int) -> None:
         self.n = 0
         self.cap = cap
         self.people: set[int] = set()
+        self.counted = 0  # distinct people counted by the database (the roll-up's figures)
+
+    @classmethod
+    def of(cls, cap: int, n: int, people: int) -> Tally:
+        tally = cls(cap)
+        tally.n, tally.counted = int(n), int(people)
+        return tally
 
     def add(self, person: int | None, n: int = 1) -> None:
         self.n += n
@@ -124,7 +131,7 @@ class Tally:
 
     @property
     def distinct(self) -> int:
-        return len(self.people)
+        return max(len(self.people), self.counted)
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -382,6 +389,10 @@ class _Accumulator:
         self._buckets: dict[int, dt.date] = {}
         self.rows = 0
         self.by_near: dict[str, dict[str, Tally]] = {}
+        # Filled instead of the sets when the database counts (:func:`_from_roll_up`).
+        self.people_total: int | None = None
+        self.returning_total: int | None = None
+        self.series_counted: dict[dt.date, int] = {}
 
     def _cell(self, table: dict[str, Tally], key: str) -> Tally:
         tally = table.get(key)
@@ -481,6 +492,78 @@ async def expected_rows(store: AnalyticsStore, period: Period, filters: Filters)
     return n
 
 
+def _bucket_ranges(period: Period, bucket: Bucket) -> list[tuple[int, int]]:
+    """The period's buckets as ``(first day, last day)`` (``YYYYMMDD``), clipped to it."""
+    out: list[tuple[int, int]] = []
+    day = period.start
+    while day <= period.end:
+        start = bucket_of(day, bucket)
+        if bucket == "day":
+            nxt = day + dt.timedelta(days=1)
+        elif bucket == "week":
+            nxt = start + dt.timedelta(days=7)
+        else:
+            nxt = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        last = min(period.end, nxt - dt.timedelta(days=1))
+        out.append((day_number(day), day_number(last)))
+        day = nxt
+    return out
+
+
+async def _from_roll_up(
+    store: AnalyticsStore,
+    period: Period,
+    filters: Filters,
+    acc: _Accumulator,
+    progress: Progress | None,
+) -> None:
+    cap = acc.cap
+    first, last = day_number(period.start), day_number(period.end)
+    counts = await store.fact_counts(first, last, filters, _bucket_ranges(period, acc.bucket))
+    n, people = counts["total"]
+    acc.questions = Tally.of(cap, n, people)
+    acc.rows = int(n)
+    acc.people_total = int(people)
+    acc.returning_total = int(counts["returning"])
+    for column, table in (
+        ("lang", "lang"),
+        ("platform", "platform"),
+        ("audience", "audience"),
+        ("topic", "topic"),
+        ("entry", "entry"),
+    ):
+        for key, n, people in counts[column]:
+            if key is None and column in ("topic", "entry"):
+                continue
+            acc.by[table][key if key is not None else UNKNOWN] = Tally.of(cap, n, people)
+    for key, n, people in counts["decision"]:
+        acc.decisions[key] = Tally.of(cap, n, people)
+    n, people = counts["self_service"]
+    acc.self_service = Tally.of(cap, n, people)
+    for entry, feedback, n, people in counts["feedback"]:
+        acc._feedback(entry, "up" if feedback else "down").n = int(n)
+        acc._feedback(entry, "up" if feedback else "down").counted = int(people)
+    for near, n, people in counts["none_of_these"]:
+        acc._feedback(near, "none_of_these").n = int(n)
+        acc._feedback(near, "none_of_these").counted = int(people)
+    for bucket_first, n, people in counts["series"]:
+        start = bucket_of(day_of(int(bucket_first)), acc.bucket)
+        acc.series[start] = (Tally.of(cap, n, people), acc.series.get(start, (None, {}))[1])
+        acc.series_counted[start] = int(people)
+    for bucket_first, lang, n, people in counts["series_lang"]:
+        start = bucket_of(day_of(int(bucket_first)), acc.bucket)
+        acc.series[start][1][lang] = Tally.of(cap, n, people)
+    async for key, person, near, query_id in store.unanswered_facts(first, last, filters):
+        stats = acc.keys.get(key or "")
+        if stats is None:
+            stats = acc.keys[key or ""] = _clusters.KeyStats()
+        stats.add(person, near, query_id)
+    n, people = counts["unanswered"]
+    acc.unanswered_total = Tally.of(cap, n, people)
+    if progress is not None:
+        progress(acc.rows)
+
+
 def _desk(
     tickets: list[DeskTicket],
     waiting: list[int | None],
@@ -558,15 +641,21 @@ async def compute(
     start, end = midnight(period.start), midnight(period.end + dt.timedelta(days=1))
     async with db.read() as uow:
         store = AnalyticsStore(uow)
-        pending = 0
-        async for fact in iter_facts(store, period, filters, knowledge):
-            acc.add(fact)
-            pending += 1
-            if progress is not None and pending >= 10_000:
+        rolled = await store.rolled_through()
+        if rolled is not None and rolled >= day_number(period.end):
+            # All rolled up: the database counts (one scan per breakdown, exact distinct
+            # people), and only the unanswered questions are read, to be grouped.
+            await _from_roll_up(store, period, filters, acc, progress)
+        else:
+            pending = 0
+            async for fact in iter_facts(store, period, filters, knowledge):
+                acc.add(fact)
+                pending += 1
+                if progress is not None and pending >= 10_000:
+                    progress(pending)
+                    pending = 0
+            if progress is not None and pending:
                 progress(pending)
-                pending = 0
-        if progress is not None and pending:
-            progress(pending)
         desk = _desk(
             await store.desk_tickets(start, end, filters),
             await store.waiting_now(filters),
@@ -600,9 +689,9 @@ async def compute(
         filters=filters,
         min_count=min_count,
         questions=acc.questions,
-        people=len(acc.people),
+        people=acc.people_total if acc.people_total is not None else len(acc.people),
         series=acc.series,
-        series_people={k: len(v) for k, v in acc.series_people.items()},
+        series_people={k: len(v) for k, v in acc.series_people.items()} | acc.series_counted,
         by_language=acc.by["lang"],
         by_platform=acc.by["platform"],
         by_audience=acc.by["audience"],
@@ -611,7 +700,7 @@ async def compute(
         decisions=acc.decisions,
         feedback=acc.feedback,
         self_service=acc.self_service,
-        returning=len(acc.returning),
+        returning=acc.returning_total if acc.returning_total is not None else len(acc.returning),
         unanswered_total=acc.unanswered_total,
         unanswered=clusters,
         desk=desk,

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, select, update
+from sqlalchemy import Table, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.analytics_models import AnalyticsFact, AnalyticsPerson, AnalyticsRollup
@@ -242,6 +242,75 @@ class AnalyticsStore:
         async for part in result.partitions(CHUNK):
             for row in part:
                 yield Fact(*row)
+
+    async def fact_counts(
+        self, first_day: int, last_day: int, filters: Any, buckets: Sequence[tuple[int, int]]
+    ) -> dict[str, Any]:
+        """The figures of the facts of ``first_day``..``last_day`` counted by the database:
+        ``(count, distinct people)`` in total and per breakdown (exact on both backends)."""
+        where = [
+            FACTS.c.day >= first_day,
+            FACTS.c.day <= last_day,
+            *_where_filters(FACTS, filters),
+        ]
+        people = func.count(FACTS.c.person.distinct())
+        n = func.count()
+
+        async def rows(*columns: Any, extra: Sequence[Any] = ()) -> list[Any]:
+            query = select(*columns, n, people).where(*where, *extra)
+            if columns:
+                query = query.group_by(*columns)
+            return list((await self.session.execute(query)).all())
+
+        out: dict[str, Any] = {"total": (await rows())[0]}
+        for column in ("lang", "platform", "audience", "topic", "entry", "decision"):
+            out[column] = await rows(FACTS.c[column])
+        out["self_service"] = (await rows(extra=[FACTS.c.self_service.is_(True)]))[0]
+        unanswered = or_(FACTS.c.decision == "unknown", FACTS.c.none_of_these.is_(True))
+        out["unanswered"] = (await rows(extra=[unanswered]))[0]
+        out["feedback"] = await rows(
+            FACTS.c.entry,
+            FACTS.c.feedback,
+            extra=[FACTS.c.entry.is_not(None), FACTS.c.feedback.is_not(None)],
+        )
+        out["none_of_these"] = await rows(
+            FACTS.c.near, extra=[FACTS.c.none_of_these.is_(True), FACTS.c.near.is_not(None)]
+        )
+        bucket = case(
+            *((and_(FACTS.c.day >= a, FACTS.c.day <= b), a) for a, b in buckets),
+            else_=FACTS.c.day,
+        ).label("bucket")
+        if all(a == b for a, b in buckets):
+            bucket = FACTS.c.day.label("bucket")
+        out["series"] = await rows(bucket)
+        out["series_lang"] = await rows(bucket, FACTS.c.lang)
+        returning = (
+            select(FACTS.c.person)
+            .where(*where)
+            .group_by(FACTS.c.person)
+            .having(func.count(FACTS.c.day.distinct()) > 1)
+            .subquery()
+        )
+        out["returning"] = int(
+            await self.session.scalar(select(func.count()).select_from(returning)) or 0
+        )
+        return out
+
+    async def unanswered_facts(
+        self, first_day: int, last_day: int, filters: Any
+    ) -> AsyncIterator[tuple[str | None, int, str | None, int | None]]:
+        """``(grouping key, person, nearest entry, query id)`` of the questions the bot could
+        not answer on those days."""
+        query = select(FACTS.c.cluster_key, FACTS.c.person, FACTS.c.near, FACTS.c.query_id).where(
+            FACTS.c.day >= first_day,
+            FACTS.c.day <= last_day,
+            or_(FACTS.c.decision == "unknown", FACTS.c.none_of_these.is_(True)),
+            *_where_filters(FACTS, filters),
+        )
+        result = await self.session.stream(query.execution_options(yield_per=CHUNK))
+        async for part in result.partitions(CHUNK):
+            for row in part:
+                yield row[0], int(row[1]), row[2], row[3]
 
     async def count_facts(self, first_day: int, last_day: int, filters: Any) -> int:
         query = select(func.count()).where(
