@@ -592,6 +592,11 @@ async def test_the_entries_figures_are_the_same_after_the_roll_up(
     assert before["pesel-ukr"]["up"] == 3 and before["pesel-ukr"]["down"] == 3
     assert before["scams"]["asked"] == 6 and before["scams"]["answered"] == 0
     assert await roll_up(db, knowledge, now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC)) > 0
+    async with db.read() as uow:
+        from bot.analytics.store import AnalyticsStore
+
+        rolled = await AnalyticsStore(uow).rolled_through()
+    assert rolled is not None and rolled >= 20260308  # counted by the database now
     after = (await compute(db, period, knowledge=knowledge, min_count=1)).entries_json()
     assert after == before
 

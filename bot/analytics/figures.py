@@ -560,6 +560,10 @@ async def _from_roll_up(
         stats.add(person, near, query_id)
     n, people = counts["unanswered"]
     acc.unanswered_total = Tally.of(cap, n, people)
+    # The console's Entries page: per best candidate, asked / answered with it / "maybe".
+    for kind in ("asked", "answered", "maybe"):
+        for near, n, people in counts[f"near_{kind}"]:
+            acc.by_near.setdefault(near, {})[kind] = Tally.of(cap, n, people)
     if progress is not None:
         progress(acc.rows)
 
