@@ -253,6 +253,12 @@ async def _serve(
         )
         for adapter in adapters:
             http.add_routes(adapter.routes())
+        # The supervisors' web console (issue 19) under /console/, on the same database (it
+        # reads CONTENT_DIR itself, at its first request).
+        from bot.webconsole.pages import routes as console_routes
+        from bot.webconsole.web import WebConsole
+
+        http.add_routes(console_routes(WebConsole(db, settings)))
         await http.start()
         stack.push_async_callback(http.stop)
         try:

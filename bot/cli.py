@@ -10,16 +10,20 @@ import asyncio
 import datetime as dt
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from faq.languages import LANGS
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from bot.analytics.figures import Figures, Knowledge, Period
     from bot.analytics.retention import PruneResult
+    from bot.db import Database
 
 
 def _content_dir(value: Path | None) -> Path:
@@ -390,6 +394,133 @@ async def _prune(url: str, content_dir: Path, days: int) -> PruneResult:
         return await prune_(db, knowledge, older_than_days=days)
     finally:
         await db.dispose()
+
+
+# -- the web console (issue 19) -----------------------------------------------------------
+
+
+@main.group("console")
+def console_group() -> None:
+    """The supervisors' web console: its accounts, and serving it alone."""
+
+
+def _console_run(action: Callable[[Database], Awaitable[T]]) -> T:
+    from bot.settings import get_settings
+    from bot.webconsole.accounts import AccountError, open_db
+
+    async def run() -> T:
+        db = await open_db(get_settings().database_url)
+        try:
+            return await action(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise click.ClickException("no password given")
+    return str(password)
+
+
+_password_stdin = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+
+
+@console_group.command("add-user")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "editor", "admin"]), required=True)
+@_password_stdin
+def console_add_user(name: str, role: str, password_stdin: bool) -> None:
+    """Add an account (the password is asked for, never given as an argument)."""
+    from bot.webconsole.accounts import add_user
+
+    password = _read_password(password_stdin)
+    _console_run(lambda db: add_user(db, name, role, password))
+    click.echo(f"added {name} ({role})")
+
+
+@console_group.command("users")
+def console_users() -> None:
+    """List the accounts."""
+    from bot.webconsole.accounts import users
+
+    accounts = _console_run(users)
+    if not accounts:
+        click.echo("no accounts: otwarta console add-user NAME --role admin")
+    for a in accounts:
+        totp = " totp" if a.totp_secret else ""
+        click.echo(f"{a.name}\t{a.role}{totp}\tsince {a.created_at:%Y-%m-%d}")
+
+
+@console_group.command("remove-user")
+@click.argument("name")
+def console_remove_user(name: str) -> None:
+    """Remove an account (its sessions end)."""
+    from bot.webconsole.accounts import remove_user
+
+    _console_run(lambda db: remove_user(db, name))
+    click.echo(f"removed {name}")
+
+
+@console_group.command("set-password")
+@click.argument("name")
+@_password_stdin
+def console_set_password(name: str, password_stdin: bool) -> None:
+    """Set an account's password (its sessions end)."""
+    from bot.webconsole.accounts import set_password
+
+    password = _read_password(password_stdin)
+    _console_run(lambda db: set_password(db, name, password))
+    click.echo(f"password of {name} set")
+
+
+@console_group.command("totp")
+@click.argument("name")
+@click.option("--off", is_flag=True, help="Turn the second factor off.")
+def console_totp(name: str, off: bool) -> None:
+    """Turn on (a new secret for an authenticator app) or off an account's second factor."""
+    from bot.webconsole.accounts import set_totp
+    from bot.webconsole.auth import totp_uri
+
+    secret = _console_run(lambda db: set_totp(db, name, enable=not off))
+    if secret is None:
+        click.echo(f"second factor of {name} off")
+    else:
+        click.echo(f"secret: {secret}\n{totp_uri(secret, name)}")
+
+
+@console_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8090, show_default=True)
+def console_serve(host: str, port: int) -> None:
+    """Serve the console alone (no messenger) on http://HOST:PORT/console/."""
+    from bot.logging import setup_logging
+    from bot.settings import get_settings
+    from bot.webconsole.accounts import serve_alone
+
+    settings = get_settings()
+    setup_logging(settings)
+
+    async def run() -> None:
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_alone(settings, host, port, stop)
+
+    asyncio.run(run())
 
 
 if __name__ == "__main__":

@@ -143,6 +143,15 @@ class Settings(BaseSettings):
 
     # -- end of the analytics block --------------------------------------------------
 
+    # -- the web console (issue 19) --------------------------------------------------------
+    console_idle_minutes: int = Field(
+        default=30, ge=1, description="a console session ends after this long unused"
+    )
+    console_session_hours: int = Field(
+        default=12, ge=1, description="a console session ends this long after sign-in anyway"
+    )
+    # -- end of the web console block ------------------------------------------------------
+
     @property
     def is_embedded_db(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -11,8 +11,7 @@
 - ``outbox.lane``: 0 for conversation and the desk, 1 for announcements; claimed in lane order.
 
 Revision ID: 0005
-Revises: 0003 (0003_context on main; re-chain at merge when the poison-updates and
-analytics migrations land first)
+Revises: 0003_desk
 Create Date: 2026-12-06
 """
 
@@ -25,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0003_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

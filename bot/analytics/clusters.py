@@ -40,6 +40,8 @@ class Cluster:
     nearest: list[str]
     examples: list[str]
     rest: bool = False
+    #: A stable name (:func:`cluster_id`), for the console's marks; ``""`` for the rest.
+    id: str = ""
 
 
 @dataclass
@@ -50,6 +52,8 @@ class KeyStats:
     people: set[int] = field(default_factory=set)
     near: Counter[str] = field(default_factory=Counter)
     query_ids: list[int] = field(default_factory=list)
+    #: The grouping key that leads the cluster (what :attr:`Cluster.id` is made from).
+    leader: str = ""
 
     def add(self, person: int, near: str | None, query_id: int | None) -> None:
         self.n += 1
@@ -82,7 +86,7 @@ def group(keys: dict[str, KeyStats]) -> tuple[list[KeyStats], KeyStats]:
         found = _similar(key, leaders) if key else None
         if found is None:
             leaders.append(key if key else "\x00")  # the empty key matches nothing else
-            merged = KeyStats()
+            merged = KeyStats(leader=key)
             merged.merge(stats)
             groups.append(merged)
         else:
@@ -102,6 +106,15 @@ def _similar(key: str, leaders: list[str]) -> int | None:
         if len(mine & theirs) >= min(2, len(mine), len(theirs)):
             return int(index)
     return None
+
+
+def cluster_id(leader: str) -> str:
+    """A short stable name for a cluster (the console marks clusters by it): a hash of its
+    leading grouping key, so the same question groups under the same id from one period to
+    the next, and the key itself (sorted words) is not shown."""
+    import hashlib
+
+    return hashlib.sha256(leader.encode()).hexdigest()[:12]
 
 
 async def clusters(
@@ -153,6 +166,7 @@ async def clusters(
         )
         out.append(
             Cluster(
+                id=cluster_id(g.leader),
                 count=g.n,
                 people=len(g.people),
                 nearest=[entry for entry, _ in g.near.most_common(NEAREST)],

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.analytics import clusters as _clusters
@@ -198,6 +198,9 @@ class Figures:
     desk: DeskFigures
     previous: Figures | None = None
     rows: int = 0
+    #: Per entry, the questions it was the best candidate for (``"asked"``) and their
+    #: decisions (the console's Entries page: answered rate, "maybe one of these" rate).
+    by_near: dict[str, dict[str, Tally]] = field(default_factory=dict)
 
     # -- suppression -----------------------------------------------------------------------
 
@@ -292,7 +295,7 @@ class Figures:
                     "people": self.people_count(c.people),
                     "examples": list(c.examples),
                     "nearest": list(c.nearest),
-                    **({"rest": True} if c.rest else {}),
+                    **({"rest": True} if c.rest else {"id": c.id}),
                 }
                 for c in self.unanswered
             ],
@@ -321,6 +324,32 @@ class Figures:
                 },
             }
         return payload
+
+    def entries_json(self) -> dict[str, dict[str, int | str | float | None]]:
+        """Per entry (by the best candidate of each question): ``asked``, ``answered`` (the
+        bot answered with it, or the person picked it), ``maybe`` ("maybe one of these", none
+        picked), their rates, and ``up``/``down``/``none_of_these`` — suppressed like every
+        other count (a rate only when its questions rest on ``k`` people)."""
+        out: dict[str, dict[str, int | str | float | None]] = {}
+        for entry in sorted(set(self.by_near) | set(self.feedback)):
+            cells = self.by_near.get(entry, {})
+            asked = cells.get("asked") or Tally(self.min_count)
+            answered = cells.get("answered") or Tally(self.min_count)
+            maybe = cells.get("maybe") or Tally(self.min_count)
+            kinds = self.feedback.get(entry, {})
+            row: dict[str, int | str | float | None] = {
+                "asked": self.count(asked),
+                "answered": self.count(answered),
+                "maybe": self.count(maybe),
+                "answered_rate": self._figure(
+                    round(answered.n / asked.n, 3) if asked.n else None, asked
+                ),
+                "maybe_rate": self._figure(round(maybe.n / asked.n, 3) if asked.n else None, asked),
+            }
+            for kind in ("up", "down", "none_of_these"):
+                row[kind] = self.count(kinds[kind]) if kind in kinds else 0
+            out[entry] = row
+        return out
 
     def growth(self, dimension: str = "by_topic") -> list[tuple[str, int, int]]:
         """Cells shown in both periods, with their counts now and before, most grown first."""
@@ -359,6 +388,7 @@ class _Accumulator:
         self.keys: dict[str, _clusters.KeyStats] = {}
         self._buckets: dict[int, dt.date] = {}
         self.rows = 0
+        self.by_near: dict[str, dict[str, Tally]] = {}
         # Filled instead of the sets when the database counts (:func:`_from_roll_up`).
         self.people_total: int | None = None
         self.returning_total: int | None = None
@@ -411,6 +441,15 @@ class _Accumulator:
         if f.none_of_these and f.near is not None:
             self._feedback(f.near, "none_of_these").add(person)
         self.decisions[f.decision].add(person)
+        if f.near is not None:
+            cells = self.by_near.get(f.near)
+            if cells is None:
+                cells = self.by_near[f.near] = {}
+            self._cell(cells, "asked").add(person)
+            if f.entry is not None and f.entry == f.near:
+                self._cell(cells, "answered").add(person)
+            elif f.decision == "maybe":
+                self._cell(cells, "maybe").add(person)
         if f.self_service:
             self.self_service.add(person)
         if is_unanswered(f):
@@ -521,6 +560,10 @@ async def _from_roll_up(
         stats.add(person, near, query_id)
     n, people = counts["unanswered"]
     acc.unanswered_total = Tally.of(cap, n, people)
+    # The console's Entries page: per best candidate, asked / answered with it / "maybe".
+    for kind in ("asked", "answered", "maybe"):
+        for near, n, people in counts[f"near_{kind}"]:
+            acc.by_near.setdefault(near, {})[kind] = Tally.of(cap, n, people)
     if progress is not None:
         progress(acc.rows)
 
@@ -667,6 +710,7 @@ async def compute(
         desk=desk,
         previous=previous,
         rows=acc.rows,
+        by_near=acc.by_near,
     )
 
 

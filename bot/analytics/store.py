@@ -276,6 +276,12 @@ class AnalyticsStore:
         out["none_of_these"] = await rows(
             FACTS.c.near, extra=[FACTS.c.none_of_these.is_(True), FACTS.c.near.is_not(None)]
         )
+        # Per best candidate (the console's Entries page): the questions, those answered with
+        # it (or by picking it), those left at "maybe one of these".
+        near = FACTS.c.near.is_not(None)
+        out["near_asked"] = await rows(FACTS.c.near, extra=[near])
+        out["near_answered"] = await rows(FACTS.c.near, extra=[near, FACTS.c.entry == FACTS.c.near])
+        out["near_maybe"] = await rows(FACTS.c.near, extra=[near, FACTS.c.decision == "maybe"])
         bucket = case(
             *((and_(FACTS.c.day >= a, FACTS.c.day <= b), a) for a, b in buckets),
             else_=FACTS.c.day,
