@@ -3,8 +3,11 @@
 Routes are pluggable: each adapter contributes its own (``TelegramAdapter.routes()`` gives
 ``/telegram/webhook``; Viber will add ``/viber/webhook``) before :meth:`HttpServer.start`.
 
-- ``GET /healthz`` — the process is alive (200, no dependencies checked);
-- ``GET /readyz`` — the database answers ``SELECT 1`` (200), else 503;
+- ``GET /healthz`` — liveness: the process is alive and its event loop responsive (200, no
+  dependency checked; it answers while the database or a messenger's API is unreachable);
+- ``GET /readyz`` — readiness: 200 when the database answers ``SELECT 1`` and no supervised
+  worker has been down longer than ``WORKER_DOWN_SECONDS``; else 503 with the reasons
+  (``{"status": "unavailable", "reason": "...", "workers": ["telegram-poller", ...]}``);
 - ``GET /metrics`` — Prometheus text format (:mod:`bot.metrics`).
 
 Bodies are capped (:data:`MAX_BODY_BYTES`; a Telegram update is a few KB). There is no
@@ -16,10 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot import metrics
+
+if TYPE_CHECKING:
+    from bot.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,7 @@ class HttpServer:
         port: int,
         *,
         readiness: ReadinessCheck | None = None,
+        supervisor: Supervisor | None = None,
         routes: Iterable[web.AbstractRouteDef] = (),
         max_body_bytes: int = MAX_BODY_BYTES,
         shutdown_timeout: float = 10.0,
@@ -45,6 +53,7 @@ class HttpServer:
         self.host = host
         self.port = port
         self._readiness = readiness
+        self.supervisor = supervisor
         self._max_body = max_body_bytes
         self._shutdown_timeout = shutdown_timeout
         self._routes: list[web.AbstractRouteDef] = [
@@ -94,17 +103,23 @@ class HttpServer:
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, request: web.Request) -> web.Response:
-        if self._readiness is None:
-            return web.json_response({"status": "ready"})
-        try:
-            result = await asyncio.wait_for(self._readiness(), READINESS_TIMEOUT)
-        except Exception as exc:
-            log.warning("readiness check failed: %s", type(exc).__name__)
-            result = False
-        if result is False:
-            return web.json_response(
-                {"status": "unavailable", "reason": "database unreachable"}, status=503
-            )
+        reasons: list[str] = []
+        if self._readiness is not None:
+            try:
+                result = await asyncio.wait_for(self._readiness(), READINESS_TIMEOUT)
+            except Exception as exc:
+                log.debug("readiness check failed: %s", type(exc).__name__)
+                result = False
+            if result is False:
+                reasons.append("database unreachable")
+        workers = self.supervisor.unready() if self.supervisor is not None else []
+        if workers:
+            reasons.append("worker down: " + ", ".join(workers))
+        if reasons:
+            body: dict[str, object] = {"status": "unavailable", "reason": "; ".join(reasons)}
+            if workers:
+                body["workers"] = workers
+            return web.json_response(body, status=503)
         return web.json_response({"status": "ready"})
 
     async def _metrics(self, request: web.Request) -> web.Response:

@@ -182,3 +182,6 @@ class OutboxMessage(Base):
 # Its tables live in their own module; importing it here puts them on Base.metadata wherever
 # the models are loaded (Alembic's env.py, the models-match-migrations test).
 from bot.db import desk_models as _desk_models  # noqa: E402, F401
+
+# -- poison updates (issue 12): bot/db/poison.py, alembic/versions/0003_poison_updates.py
+from bot.db import poison as _poison  # noqa: E402, F401
