@@ -18,28 +18,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 from sqlalchemy import text
 
+from bot import metrics
 from bot.http import HttpServer
 from bot.logging import setup_logging
 from bot.ports import EventSink, MessageSender
+from bot.supervisor import DATABASE, Supervisor, Worker, describe, outage_reason
 
 if TYPE_CHECKING:
     from bot.db import Database
+    from bot.desk.runtime import DeskRuntime
     from bot.engine import Core, Handler
     from bot.settings import Settings
     from faq.matcher import Matcher
 
 log = logging.getLogger(__name__)
 
-#: How long shutdown lets the outbox deliver what is already due.
-DRAIN_SECONDS = 3.0
+#: Shutdown's budget (SIGTERM to exit within 10 s even mid-burst): the outbox delivers what
+#: is due for this long, the HTTP server waits this long for requests in flight, and workers
+#: get this long to finish before they are cancelled.
+DRAIN_SECONDS = 2.0
+HTTP_SHUTDOWN_SECONDS = 2.0
+WORKER_STOP_SECONDS = 2.0
+#: The outbox-depth and waiting-ticket gauges are read this often (seconds).
+GAUGES_EVERY = 2.5
 _INIT_RETRY_MAX = 30.0
 
 
@@ -86,9 +97,15 @@ def messengers(settings: Settings) -> list[Messenger]:
 
 
 async def database_ready(db: Database) -> bool:
-    """``SELECT 1`` through the database layer: what ``/readyz`` reports."""
-    async with db.engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+    """``SELECT 1`` through the database layer: what ``/readyz`` reports. An outage is told
+    to :data:`bot.supervisor.DATABASE` (one log line per change, not one per probe)."""
+    try:
+        async with db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        DATABASE.failed(exc)
+        raise
+    DATABASE.ok()
     return True
 
 
@@ -129,12 +146,20 @@ async def serve(
     setup_logging(settings)
     stop = stop or asyncio.Event()
     with _signals_set(stop):
-        try:
-            await check_schema(settings.database_url)
-        except SchemaNotCurrent as exc:
-            log.error("%s", exc)
-            raise SystemExit(2) from None
         await _serve(settings, stop, handler, matcher, on_ready)
+
+
+class _Running:
+    """What ``/readyz`` and the shutdown need to know of the parts started so far."""
+
+    def __init__(self) -> None:
+        self.core: Core | None = None
+        self.exit_code = 0
+
+    async def ready(self) -> bool:
+        if self.core is None:
+            return False  # still waiting for the database
+        return await database_ready(self.core.db)
 
 
 async def _serve(
@@ -144,82 +169,210 @@ async def _serve(
     matcher: Matcher | None,
     on_ready: Callable[[HttpServer], Awaitable[None] | None] | None,
 ) -> None:
+    """Start-up order: the HTTP server first (``/healthz`` answers from the first second,
+    ``/readyz`` says 503 until the rest is up), then the database (waited for with backoff
+    while unreachable), the core, and every messenger's start-up as a supervised worker in
+    the background (one API unreachable holds up neither the others nor the HTTP server)."""
     from bot.engine import open_core
 
+    supervisor = Supervisor(down_after=settings.worker_down_seconds)
+    running = _Running()
     adapters = messengers(settings)
-    async with contextlib.AsyncExitStack() as stack:
-        for adapter in adapters:
-            stack.push_async_callback(adapter.close)
-            if not await _initialize(adapter, stop):
-                return
-        # The consultant desk (CONSULTANT_CHAT_ID): in front of the router, around Telegram's
-        # sender.
+    http = HttpServer(
+        settings.http_host,
+        settings.http_port,
+        readiness=running.ready,
+        supervisor=supervisor,
+        shutdown_timeout=HTTP_SHUTDOWN_SECONDS,
+    )
+    for adapter in adapters:
+        http.add_routes(adapter.routes())
+        if hasattr(adapter, "supervisor"):
+            adapter.supervisor = supervisor
+    await http.start()
+    try:
+        if not await _wait_for_database(settings, stop, supervisor):
+            return
         from bot.desk.runtime import attach_desk
 
         desk, senders = attach_desk(settings, adapters)
-        core: Core = await stack.enter_async_context(
-            open_core(
-                settings.database_url,
-                senders,
-                handler=desk.handler(handler) if desk is not None else handler,
-                matcher=matcher,
-                content_dir=settings.content_dir,
+        async with open_core(
+            settings.database_url,
+            senders,
+            handler=desk.handler(handler) if desk is not None else handler,
+            matcher=matcher,
+            content_dir=settings.content_dir,
+            supervisor=supervisor,
+        ) as core:
+            running.core = core
+            if desk is not None:
+                await desk.start(core, supervisor=supervisor)
+            supervisor.every(
+                "gauges", GAUGES_EVERY, lambda: _refresh_gauges(core, desk), dependency=DATABASE
             )
-        )
-        if desk is not None:
-            await desk.start(core)
-            stack.push_async_callback(desk.stop)
-        http = HttpServer(
-            settings.http_host, settings.http_port, readiness=lambda: database_ready(core.db)
-        )
-        for adapter in adapters:
-            adapter.sink = core.engine
-            http.add_routes(adapter.routes())
-        await http.start()
-        stack.push_async_callback(http.stop)
-        try:
+            starts: list[Worker] = []
             for adapter in adapters:
-                await adapter.start()
+                adapter.sink = core.engine
+                poison = getattr(adapter, "poison", None)
+                if poison is not None:
+                    poison.db = core.db
+                starts.append(
+                    supervisor.start(
+                        f"{_name_of(adapter)}-start",
+                        functools.partial(_start_messenger, adapter, supervisor, running, stop),
+                        once=True,
+                        down="starting",
+                    )
+                )
             if not adapters:
                 log.warning(
                     "no messenger configured (TELEGRAM_BOT_TOKEN and VIBER_AUTH_TOKEN unset): "
                     "serving HTTP only"
                 )
-            if on_ready is not None:
-                result = on_ready(http)
-                if result is not None:
-                    await result
-            log.info("serving; stop with Ctrl+C or SIGTERM")
-            await stop.wait()
-            log.info("shutting down")
-        finally:
-            for adapter in adapters:
-                await adapter.stop()
-            await http.stop()
-            if not await core.outbox.drain(timeout=DRAIN_SECONDS):
-                log.info("outbox not empty at shutdown; the rest goes out after the restart")
+            announce = asyncio.create_task(_announce(starts, http, on_ready), name="announce")
+            try:
+                await stop.wait()
+                log.info("shutting down")
+            finally:
+                announce.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await announce
+                # Stop taking updates (the batch in hand is committed and confirmed), stop the
+                # HTTP server, deliver what is due for a moment, stop every worker; open_core's
+                # exit then hands back unsent claims and closes the database.
+                for adapter in adapters:
+                    await _quietly(adapter.stop(), f"{_name_of(adapter)} stop")
+                await http.stop()
+                if not await core.outbox.drain(timeout=DRAIN_SECONDS):
+                    log.info("outbox not empty at shutdown; the rest goes out after the restart")
+                await supervisor.stop(timeout=WORKER_STOP_SECONDS)
+                if desk is not None:
+                    await desk.stop()
+    finally:
+        await supervisor.stop(timeout=WORKER_STOP_SECONDS)
+        await http.stop()
+        for adapter in adapters:
+            await _quietly(adapter.close(), f"{_name_of(adapter)} close")
     log.info("stopped")
+    if running.exit_code:
+        raise SystemExit(running.exit_code)
 
 
-async def _initialize(adapter: Messenger, stop: asyncio.Event) -> bool:
-    """Initialize a messenger, retrying while its API is unreachable; ``False`` if stopped."""
-    from telegram.error import InvalidToken, NetworkError
+async def _announce(
+    starts: list[Worker],
+    http: HttpServer,
+    on_ready: Callable[[HttpServer], Awaitable[None] | None] | None,
+) -> None:
+    """Once every messenger has started: "serving", and ``on_ready`` (tests) is told."""
+    await asyncio.gather(*(w.task for w in starts if w.task is not None))
+    log.info("serving; stop with Ctrl+C or SIGTERM")
+    if on_ready is not None:
+        result = on_ready(http)
+        if result is not None:
+            await result
 
+
+def _name_of(adapter: Messenger) -> str:
+    platform = getattr(adapter, "platform", None)
+    value = getattr(platform, "value", None)
+    return str(value) if value else type(adapter).__name__.lower()
+
+
+async def _quietly(step: Awaitable[None], what: str) -> None:
+    """One shutdown step; its failure is logged in a line and does not skip the others."""
+    try:
+        await step
+    except Exception as exc:
+        log.warning("%s failed: %s", what, describe(exc))
+
+
+async def _wait_for_database(
+    settings: Settings, stop: asyncio.Event, supervisor: Supervisor
+) -> bool:
+    """Until the database answers (and, on PostgreSQL, its schema is current): one line when
+    it is unreachable, one when it is back, retries with capped backoff; ``False`` if stopped
+    meanwhile. A schema that is behind ends the process (exit 2) with the reason."""
     delay = 1.0
     while True:
         try:
-            await adapter.initialize()
-            return True
-        except InvalidToken:
-            log.error("telegram rejected TELEGRAM_BOT_TOKEN; check the token")
+            await check_schema(settings.database_url)
+        except SchemaNotCurrent as exc:
+            log.error("%s", exc)
             raise SystemExit(2) from None
-        except (NetworkError, OSError) as exc:
-            log.warning("messenger API unreachable (%s); retrying in %.0fs", exc, delay)
+        except Exception as exc:
+            if not DATABASE.failed(exc):
+                log.error("cannot use the database: %s", outage_reason(exc))
+                raise SystemExit(2) from None
+        else:
+            DATABASE.ok()
+            return True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
         if stop.is_set():
             return False
         delay = min(_INIT_RETRY_MAX, delay * 2)
+
+
+async def _start_messenger(
+    adapter: Messenger,
+    supervisor: Supervisor,
+    running: _Running,
+    stop: asyncio.Event,
+    worker: Worker,
+) -> None:
+    """A messenger's start-up (token check, webhook or polling), retried with backoff while
+    its API is unreachable; a rejected token stops the bot (exit 2)."""
+    from telegram.error import InvalidToken, NetworkError
+
+    name = _name_of(adapter)
+    delay = 1.0
+    announced = False
+    initialized = False
+    while not supervisor.stopping:
+        try:
+            if not initialized:
+                await adapter.initialize()
+                initialized = True
+            await adapter.start()
+        except InvalidToken:
+            log.error("telegram rejected TELEGRAM_BOT_TOKEN; check the token")
+            running.exit_code = 2
+            stop.set()
+            return
+        except SystemExit as exc:  # an adapter's own verdict (e.g. Viber's rejected token)
+            running.exit_code = int(exc.code) if isinstance(exc.code, int) else 2
+            stop.set()
+            return
+        except (NetworkError, OSError, TimeoutError) as exc:
+            worker.down(f"{name} API unreachable")
+            if not announced:
+                log.warning(
+                    "%s API unreachable at start (%s); retrying in the background",
+                    name,
+                    type(exc).__name__,
+                )
+                announced = True
+        else:
+            if announced:
+                log.info("%s started after its API came back", name)
+            return
+        if await supervisor.sleep(delay):
+            return
+        delay = min(_INIT_RETRY_MAX, delay * 2)
+
+
+async def _refresh_gauges(core: Core, desk: DeskRuntime | None) -> None:
+    """The outbox depth and the desk's tickets by state, read every :data:`GAUGES_EVERY`
+    seconds (so never older than that on ``/metrics``)."""
+    await core.outbox.depth()
+    if desk is not None:
+        from bot.desk.store import SqlDeskStore
+
+        async with core.db.sessions() as session:
+            counts = await SqlDeskStore(session, core.engine.clock).count_open()
+        for state in ("waiting", "assigned"):
+            metrics.DESK_TICKETS.labels(state).set(counts.get(state, 0))
+    metrics.GAUGES_REFRESHED.set(time.time())
 
 
 @contextlib.contextmanager

@@ -38,6 +38,7 @@ from bot import metrics
 from bot.db import Database, Repository, SqlConversationStore
 from bot.outbox import OutboxWorker, utcnow
 from bot.ports import MessageSender
+from bot.supervisor import DATABASE, Supervisor
 from handlers.context import TranslatorFactory, TurnContext, UserState
 from handlers.model import EventKind, IncomingEvent, Reply
 
@@ -292,10 +293,12 @@ async def open_core(
     content_dir: Any = None,
     migrate: bool | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    supervisor: Supervisor | None = None,
 ) -> AsyncIterator[Core]:
     """Open the database (migrating it first when ``migrate``, by default on SQLite), start
     the outbox worker with ``senders``, and build the engine; on exit, deliver what is due
-    (briefly), stop the worker and close the database."""
+    (briefly), stop the worker and close the database. With a ``supervisor`` (``serve``) the
+    outbox loop and housekeeping run as its workers ("outbox", "housekeeping")."""
     from bot.db.engine import is_sqlite
     from bot.db.migrate import ensure_schema
 
@@ -317,6 +320,18 @@ async def open_core(
         outbox=outbox,
         clock=clock,
     )
+    if supervisor is not None:
+        try:
+            await outbox.prepare()
+            supervisor.start("outbox", outbox.run, stop=outbox.stop_loop)
+            supervisor.every(
+                "housekeeping", HOUSEKEEPING_EVERY, engine.housekeeping, dependency=DATABASE
+            )
+            yield Core(db=db, engine=engine, outbox=outbox)
+        finally:
+            await outbox.stop()
+            await db.dispose()
+        return
     housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, engine.housekeeping))
     try:
         await outbox.start()

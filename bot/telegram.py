@@ -72,6 +72,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import metrics
 from bot.markup import render_plain, render_telegram_html, split_message
+from bot.poison import PoisonGuard
 from bot.ports import (
     Delivered,
     EventSink,
@@ -80,7 +81,9 @@ from bot.ports import (
     RecipientGone,
     RetryLater,
     ThreadGone,
+    Unavailable,
 )
+from bot.supervisor import DATABASE, describe
 from bot.telegram_http import AiohttpRequest
 from handlers.model import (
     CAPTIONED_MEDIA,
@@ -97,6 +100,7 @@ from handlers.model import (
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from bot.supervisor import Supervisor, Worker
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +108,10 @@ log = logging.getLogger(__name__)
 # nudge towards Bot.send_message would otherwise be logged on every message.
 warnings.filterwarnings(
     "ignore", message=r"Please use 'Bot\.sendMessage' instead", category=PTBUserWarning
+)
+# getUpdates is fetched raw on purpose too (TelegramPoller: each update parsed on its own).
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.getUpdates' instead", category=PTBUserWarning
 )
 
 PLATFORM = Platform.TELEGRAM
@@ -125,8 +133,9 @@ _LONG_POLL_SECONDS = 25
 _WEBHOOK_PROCESS_TIMEOUT = 50.0  # Telegram gives up on a webhook request after ~60 s
 _MAX_RUNNING_UPDATES = 64  # updates executing at once (per-chat waiters do not count)
 _ADMISSION_LIMIT = 4096  # PTB's own semaphore; never reached (batches/connections are smaller)
-_FAILED_UPDATE_ATTEMPTS = 5  # a non-transient failure is retried this often, then skipped
 _RETRY_BACKOFF_MAX = 30.0
+_OUTAGE_BACKOFF_MAX = 5.0  # while the database is down, a batch is tried again this often
+_CONFIRM_TIMEOUT = 2.0  # shutdown's last getUpdates (confirming the last batch), seconds
 _HOLD_BACK_SECONDS = 300.0  # how long a chat's later updates wait for a failed one's retry
 
 # --------------------------------------------------------------------------------------------
@@ -276,6 +285,36 @@ def _media_of(message: Message) -> Media | None:
     return None
 
 
+@dataclass(frozen=True)
+class Unparsable:
+    """An update python-telegram-bot could not parse: its id, type and the error."""
+
+    update_id: int
+    update_type: str
+    error: BaseException
+
+
+def update_type_of(update: Update | Mapping[str, Any]) -> str:
+    """The update's kind ("message", "callback_query"...), for the poison record."""
+    data: Mapping[str, Any] = update.to_dict() if isinstance(update, Update) else update
+    return next((str(key) for key in data if key != "update_id"), "unknown")
+
+
+def parse_update(data: Mapping[str, Any], bot: PtbBot) -> Update | Unparsable:
+    """One update from the Bot API's JSON, or :class:`Unparsable` saying why not (each update
+    of a batch is parsed on its own, so one bad update never blocks the others)."""
+    update_id = data.get("update_id")
+    try:
+        update = Update.de_json(dict(data), bot)
+        if update is None:
+            raise ValueError("empty update")
+        return update
+    except Exception as exc:
+        return Unparsable(
+            update_id if isinstance(update_id, int) else -1, update_type_of(data), exc
+        )
+
+
 def chat_key_of(update: object) -> Hashable | None:
     """What orders updates: the chat (the person, or the desk group)."""
     if isinstance(update, Update):
@@ -370,6 +409,8 @@ class TelegramSender:
     def __init__(self, bot: PtbBot, *, messages_per_second: int = 30) -> None:
         self._bot = bot
         self.messages_per_second = messages_per_second
+        #: False while the adapter's start-up (getMe) has not succeeded yet.
+        self.ready = True
         # Parts of long replies already delivered, so a retried reply resumes instead of
         # repeating them (the outbox retries the whole reply).
         self._progress: dict[tuple[str, int], tuple[int, float]] = {}
@@ -391,6 +432,9 @@ class TelegramSender:
         return await self._send(reply)
 
     async def _send(self, reply: Reply) -> Delivered:
+        if not self.ready:
+            # Telegram's start-up is still retrying (the Bot API unreachable): keep it queued.
+            raise Unavailable(2.0, "telegram not started yet")
         chat_id = _chat_id(reply.address)
         rows = _keyboard_rows(reply.buttons)
         common: dict[str, Any] = {
@@ -639,9 +683,9 @@ async def _call(step: Callable[[], Awaitable[_T]]) -> _T:
         # A configuration problem, not the message's: keep it and try again later.
         raise RetryLater(60.0, "telegram rejected the bot token") from exc
     except TimedOut as exc:
-        raise RetryLater(1.0, "telegram request timed out") from exc
+        raise Unavailable(1.0, "telegram request timed out") from exc
     except NetworkError as exc:  # connection errors and 5xx
-        raise RetryLater(1.0, f"telegram unavailable: {exc.message}") from exc
+        raise Unavailable(1.0, f"telegram unavailable: {exc.message}") from exc
     except TelegramError as exc:
         raise PermanentFailure(exc.message) from exc
 
@@ -732,19 +776,25 @@ class TelegramAdapter:
         self._command_descriptions = command_descriptions or _default_command_descriptions()
         self._consultant_chat_id = settings.consultant_chat_id
         self._webhook_secret = settings.webhook_secret() or ""
+        #: Poison updates (unparsable, or failing POISON_ATTEMPTS times); its ``db`` is set by
+        #: the composition root.
+        self.poison = PoisonGuard(PLATFORM.value, attempts=settings.poison_attempts)
         self.use_webhook = bool(settings.public_url)
 
         root = settings.telegram_api_url.rstrip("/")
+        # Kept to close them even when getMe never succeeded (PTB closes them only after it).
+        self._requests = (
+            AiohttpRequest(connection_pool_size=connection_pool_size),
+            AiohttpRequest(connection_pool_size=2, read_timeout=_LONG_POLL_SECONDS + 10.0),
+        )
         self.processor = ChatOrderedUpdateProcessor(max_running, on_done=self._on_processed)
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(settings.telegram_bot_token.get_secret_value())
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
-            .request(AiohttpRequest(connection_pool_size=connection_pool_size))
-            .get_updates_request(
-                AiohttpRequest(connection_pool_size=2, read_timeout=_LONG_POLL_SECONDS + 10.0)
-            )
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
             .updater(None)
             .concurrent_updates(self.processor)
             .build()
@@ -754,12 +804,14 @@ class TelegramAdapter:
         self.sender = TelegramSender(
             self.application.bot, messages_per_second=settings.telegram_messages_per_second
         )
+        self.sender.ready = False  # until initialize() (getMe) succeeded
 
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
         self._outcomes: dict[int, BaseException] = {}
-        self._attempts: dict[int, int] = {}
         self._held_chats: dict[Hashable, tuple[int, float]] = {}
         self._poller: TelegramPoller | None = None
+        #: Set by the composition root: the poller then runs as its supervised worker.
+        self.supervisor: Supervisor | None = None
         self._accepting = False
         self._initialized = False
         self._started = False
@@ -774,6 +826,7 @@ class TelegramAdapter:
         """Check the token (getMe) and publish the command menu; the sender works after this."""
         await self.application.initialize()
         self._initialized = True
+        self.sender.ready = True
         log.info("telegram bot @%s ready", self.bot.username)
         await self.set_commands()
 
@@ -783,8 +836,9 @@ class TelegramAdapter:
             raise RuntimeError("TelegramAdapter.sink (the engine) must be set before start()")
         if not self._initialized:
             await self.initialize()
-        await self.application.start()
-        self._started = True
+        if not self._started:  # a retried start (the Bot API failed after this) skips it
+            await self.application.start()
+            self._started = True
         if self.use_webhook:
             url = f"{(self._settings.public_url or '').rstrip('/')}{WEBHOOK_PATH}"
             await self.bot.set_webhook(
@@ -800,7 +854,7 @@ class TelegramAdapter:
             self._accepting = True
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._poller = TelegramPoller(self)
-            self._poller.start()
+            self._poller.start(self.supervisor)
 
     async def stop(self) -> None:
         """Stop taking updates and let the ones in flight finish (the sender still works,
@@ -819,6 +873,8 @@ class TelegramAdapter:
         if self._initialized:
             self._initialized = False
             await self.application.shutdown()
+        for request in self._requests:  # idempotent; also when getMe never succeeded
+            await request.shutdown()
 
     # ------------------------------------------------------------ command menu
 
@@ -872,10 +928,14 @@ class TelegramAdapter:
                 bot_username=self.bot.username if self._initialized else None,
                 consultant_chat_id=self._consultant_chat_id,
             )
-        except Exception:
-            # A bug in translation: retrying cannot help, so the update is acknowledged.
-            log.exception("could not translate telegram update %s; skipped", update.update_id)
+        except Exception as exc:
+            # A bug in translation: retrying cannot help; set aside, and acknowledged.
             metrics.UPDATES_FAILED.labels(PLATFORM.value).inc()
+            await self.poison.set_aside(
+                str(update.update_id), update_type_of(update), exc, reason="untranslatable"
+            )
+            if chat is not None:
+                self._release_chat(chat, update.update_id)
             return
         if event is None:
             log.debug("telegram update %s ignored (not for us)", update.update_id)
@@ -933,29 +993,33 @@ class TelegramAdapter:
         if held is not None and held[0] == update_id:
             del self._held_chats[chat]
 
-    def record_attempt(self, update: Update, error: BaseException) -> bool:
-        """Count a failed attempt; ``True`` while the update should be retried."""
-        if isinstance(error, HeldBack) or _is_transient(error):
+    async def record_attempt(self, update: Update, error: BaseException) -> bool:
+        """Count a failed attempt; ``True`` while the update should be retried, ``False``
+        once it was set aside as poison (``POISON_ATTEMPTS`` failures that were not outages)."""
+        if isinstance(error, HeldBack):
+            return True
+        if _is_transient(error):
+            DATABASE.failed(error)  # logs the outage once (a network error: nothing)
             return True
         update_id = update.update_id
-        attempts = self._attempts.get(update_id, 0) + 1
-        self._attempts[update_id] = attempts
-        if attempts >= _FAILED_UPDATE_ATTEMPTS:
-            del self._attempts[update_id]
-            chat = chat_key_of(update)
-            if chat is not None:
-                self._release_chat(chat, update_id)
-            log.error(
-                "telegram update %s failed %d times (%s); skipped",
+        attempts = self.poison.failed(str(update_id), error)
+        if attempts is None:
+            log.warning(
+                "telegram update %s failed (%s); it will be tried again",
                 update_id,
-                attempts,
-                type(error).__name__,
+                describe(error),
             )
-            return False
-        return True
+            return True
+        chat = chat_key_of(update)
+        if chat is not None:
+            self._release_chat(chat, update_id)
+        await self.poison.set_aside(
+            str(update_id), update_type_of(update), error, reason="failing", attempts=attempts
+        )
+        return False
 
     def forget_attempts(self, update_id: int) -> None:
-        self._attempts.pop(update_id, None)
+        self.poison.succeeded(str(update_id))
 
     # ------------------------------------------------------------ webhook
 
@@ -969,30 +1033,37 @@ class TelegramAdapter:
         if not self._webhook_secret or not hmac.compare_digest(
             secret.encode(), self._webhook_secret.encode()
         ):
+            metrics.WEBHOOKS_REJECTED.labels(PLATFORM.value, "secret").inc()
             return web.Response(status=403, text="forbidden")
         if not self._accepting:
             return web.Response(status=503, text="not accepting updates")
         try:
             data = await request.json(loads=json.loads)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                raise ValueError("not an update")
-            update = Update.de_json(data, self.bot)
         except web.HTTPRequestEntityTooLarge:
+            metrics.WEBHOOKS_REJECTED.labels(PLATFORM.value, "too_large").inc()
             return web.Response(status=413, text="too large")
         except Exception:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            metrics.WEBHOOKS_REJECTED.labels(PLATFORM.value, "malformed").inc()
             return web.Response(status=400, text="bad update")
+        parsed = parse_update(data, self.bot)
+        if isinstance(parsed, Unparsable):
+            # Telegram would send it again and again: record it, then say it arrived.
+            metrics.UPDATES_RECEIVED.labels(PLATFORM.value).inc()
+            await self.poison.set_aside(
+                str(parsed.update_id), parsed.update_type, parsed.error, reason="unparsable"
+            )
+            return web.Response(status=200)
+        update = parsed
         try:
             await asyncio.wait_for(self.submit(update), _WEBHOOK_PROCESS_TIMEOUT)
         except TimeoutError:
             return web.Response(status=503, text="processing timed out")
         except Exception as exc:
-            if self.record_attempt(update, exc):
-                log.warning(
-                    "telegram update %s failed (%s); Telegram will redeliver it",
-                    update.update_id,
-                    type(exc).__name__,
-                )
+            if await self.record_attempt(update, exc):
                 return web.Response(status=500, text="processing failed")
+            return web.Response(status=200)  # set aside as poison: Telegram may stop
         self.forget_attempts(update.update_id)
         return web.Response(status=200)
 
@@ -1011,9 +1082,28 @@ class TelegramPoller:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.offset = 0
+        self.unreachable = False
+        self.worker: Worker | None = None  # set when supervised
+        self._running = asyncio.Event()  # set while the loop is not running
+        self._running.set()
 
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor | None = None) -> None:
+        """Poll in the background: as the supervised worker "telegram-poller" (restarted if
+        it fails), or as a plain task."""
+        if supervisor is not None:
+            supervisor.start("telegram-poller", self.run, stop=self._stopping.set)
+            return
         self._task = asyncio.get_running_loop().create_task(self._run(), name="telegram-poller")
+
+    async def run(self, worker: Worker | None = None) -> None:
+        """The polling loop (a supervised worker: ``worker`` is told when the Bot API is
+        unreachable and when it is back)."""
+        self.worker = worker
+        self._running.clear()
+        try:
+            await self._run()
+        finally:
+            self._running.set()
 
     async def stop(self) -> None:
         """Finish the batch in hand (its updates are committed and confirmed), then stop."""
@@ -1021,31 +1111,35 @@ class TelegramPoller:
         task, self._task = self._task, None
         if task is not None:
             await task
+        elif self.worker is not None:
+            await self._running.wait()
         if self.offset:
             # Confirm the last batch now, or it would come back (as duplicates) on restart.
             try:
-                await self._adapter.bot.get_updates(
-                    offset=self.offset, timeout=0, allowed_updates=list(ALLOWED_UPDATES)
+                await asyncio.wait_for(
+                    self._adapter.bot.do_api_request(
+                        "getUpdates",
+                        api_kwargs={
+                            "offset": self.offset,
+                            "timeout": 0,
+                            "limit": 1,
+                            "allowed_updates": list(ALLOWED_UPDATES),
+                        },
+                    ),
+                    _CONFIRM_TIMEOUT,
                 )
-            except TelegramError as exc:
+            except (TelegramError, TimeoutError) as exc:
                 log.info("could not confirm the last updates (they will be deduplicated): %s", exc)
 
     async def _run(self) -> None:
         backoff = 0.0
-        bot = self._adapter.bot
         while not self._stopping.is_set():
             if backoff:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff)
                 if self._stopping.is_set():
                     break
-            fetch = asyncio.ensure_future(
-                bot.get_updates(
-                    offset=self.offset or None,
-                    timeout=_LONG_POLL_SECONDS,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                )
-            )
+            fetch = asyncio.ensure_future(self._fetch())
             stop = asyncio.ensure_future(self._stopping.wait())
             await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
             if not fetch.done():
@@ -1067,33 +1161,83 @@ class TelegramPoller:
                 backoff = min(_RETRY_BACKOFF_MAX, max(1.0, backoff * 2))
                 continue
             except (NetworkError, TelegramError) as exc:
-                log.warning("getUpdates failed: %s", exc)
+                if not self.unreachable:
+                    log.warning("getUpdates failed: %s; retrying with backoff", exc)
+                self.unreachable = True
+                if self.worker is not None:
+                    self.worker.down(f"Bot API unreachable: {type(exc).__name__}")
                 backoff = min(_RETRY_BACKOFF_MAX, max(0.5, backoff * 2))
                 continue
+            if self.unreachable:
+                log.info("getUpdates works again")
+                self.unreachable = False
+            if self.worker is not None and self.worker.is_down:
+                self.worker.up()
             if not updates:
                 backoff = 0.0
                 continue
-            backoff = await self._process_batch(list(updates), backoff)
+            good: list[Update] = []
+            for item in updates:
+                if isinstance(item, Update):
+                    good.append(item)
+                    continue
+                # Unparsable: set aside (recorded once), and the offset moves past it.
+                metrics.UPDATES_RECEIVED.labels(PLATFORM.value).inc()
+                await self._adapter.poison.set_aside(
+                    str(item.update_id), item.update_type, item.error, reason="unparsable"
+                )
+            backoff = await self._process_batch(good, backoff, fetched=updates)
 
-    async def _process_batch(self, updates: list[Update], backoff: float) -> float:
-        """Process a batch; move the offset past it, or up to its first failure."""
+    async def _fetch(self) -> list[Update | Unparsable]:
+        """getUpdates, raw: each update is parsed on its own (:func:`parse_update`), so one
+        the library cannot parse never blocks the others (``Bot.get_updates`` parses the
+        batch at once and would raise for all of them)."""
+        bot = self._adapter.bot
+        result = await bot.do_api_request(
+            "getUpdates",
+            api_kwargs={
+                "offset": self.offset or None,
+                "timeout": _LONG_POLL_SECONDS,
+                "allowed_updates": list(ALLOWED_UPDATES),
+            },
+            read_timeout=_LONG_POLL_SECONDS + 10.0,
+        )
+        items: list[Update | Unparsable] = []
+        for data in result if isinstance(result, list) else []:
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                log.error("getUpdates returned an item without an update_id; skipped")
+                continue
+            items.append(parse_update(data, bot))
+        return items
+
+    async def _process_batch(
+        self,
+        updates: list[Update],
+        backoff: float,
+        *,
+        fetched: Sequence[Update | Unparsable] = (),
+    ) -> float:
+        """Process a batch; move the offset past it (and past every unparsable update in
+        ``fetched``, already set aside), or up to its first failure."""
         results = await asyncio.gather(
             *(self._adapter.submit(update) for update in updates), return_exceptions=True
         )
+        outage = False
         for update, result in zip(updates, results, strict=True):
             if isinstance(result, BaseException):
                 if isinstance(result, asyncio.CancelledError):
                     raise result
-                if self._adapter.record_attempt(update, result):
-                    log.warning(
-                        "telegram update %s failed (%s); will fetch it again",
-                        update.update_id,
-                        type(result).__name__,
-                    )
+                if await self._adapter.record_attempt(update, result):
+                    outage = _is_transient(result)
                     self.offset = update.update_id
                     first = self._adapter.failure_backoff
-                    return min(_RETRY_BACKOFF_MAX, max(first, backoff * 2))
+                    cap = _OUTAGE_BACKOFF_MAX if outage else _RETRY_BACKOFF_MAX
+                    return min(cap, max(first, backoff * 2))
             else:
                 self._adapter.forget_attempts(update.update_id)
             self.offset = update.update_id + 1
+        if updates:
+            DATABASE.ok()
+        last = max((item.update_id for item in fetched), default=-1)
+        self.offset = max(self.offset, last + 1)
         return 0.0

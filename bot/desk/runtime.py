@@ -33,6 +33,7 @@ from handlers.model import Address, Platform
 if TYPE_CHECKING:
     from bot.engine import Core
     from bot.settings import Settings
+    from bot.supervisor import Supervisor
     from handlers.context import TranslatorFactory, TurnContext
 
 Handler = Callable[["TurnContext"], Awaitable[None]]
@@ -148,7 +149,7 @@ class DeskRuntime:
         )
         return self.sender
 
-    async def start(self, core: Core) -> None:
+    async def start(self, core: Core, *, supervisor: Supervisor | None = None) -> None:
         core.engine.flood_exempt = self.flood_exempt
         if self.sender is not None:
             self.sender.bind(core.db, core.engine.kb)
@@ -162,7 +163,7 @@ class DeskRuntime:
             clock=self.clock,
             wake=core.outbox.wake,
         )
-        self.reminder.start(self.settings.desk_reminder_interval_seconds)
+        self.reminder.start(self.settings.desk_reminder_interval_seconds, supervisor=supervisor)
         core.outbox.wake()  # desk messages that waited for the binding
 
     async def stop(self) -> None:

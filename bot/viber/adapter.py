@@ -21,10 +21,14 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from bot.supervisor import Supervisor
+
 from aiohttp import web
 
 from bot.i18n import LANGS, N_, normalize_language
 from bot.logging import register_secret
+from bot.poison import PoisonGuard
 from bot.ports import EventSink
 from bot.viber.client import ViberClient, ViberError, ViberStatusError
 from bot.viber.inbound import Callback
@@ -133,12 +137,18 @@ class ViberAdapter:
             messages_per_second=settings.viber_messages_per_second,
             media_links=self.media_links,
         )
+        #: Poison callbacks (untranslatable, or failing POISON_ATTEMPTS times); ``db`` set by
+        #: the composition root.
+        self.poison = PoisonGuard(PLATFORM.value, attempts=settings.poison_attempts)
+        #: Set by the composition root: webhook registration then runs as a supervised worker.
+        self.supervisor: Supervisor | None = None
         self.webhook = ViberWebhook(
             token,
             self._accepting_sink,
             welcome=self.welcome,
             track=self.track_receipt,
             observe=self._observe,
+            poison=self.poison,
         )
         # The phone's language of people who have not chosen one (handlers answer in it): the
         # bottom keyboard should speak it too. In memory and bounded; English after a restart.
@@ -231,6 +241,14 @@ class ViberAdapter:
                 WEBHOOK_PATH,
             )
             return
+        if self.supervisor is not None:
+            self.supervisor.start(
+                "viber-webhook",
+                lambda _worker: self._register_webhook(),
+                once=True,
+                down="webhook not registered yet",
+            )
+            return
         self._register_task = asyncio.create_task(
             self._register_webhook(), name="viber-set-webhook"
         )
@@ -248,7 +266,11 @@ class ViberAdapter:
                 await self.client.set_webhook(url)
             except ViberError as exc:
                 log.warning("viber set_webhook failed (%s); retrying in %.0fs", exc, delay)
-                await asyncio.sleep(delay)
+                if self.supervisor is not None:
+                    if await self.supervisor.sleep(delay):
+                        return  # shutting down
+                else:
+                    await asyncio.sleep(delay)
                 delay = min(_REGISTER_RETRY_MAX, delay * 2)
                 continue
             log.info("viber webhook set to %s", url)
