@@ -144,6 +144,10 @@ async def serve(
     ``port`` is the real one when ``HTTP_PORT=0``).
     """
     setup_logging(settings)
+    problems = settings.serve_problems()
+    if problems:
+        log.error("invalid settings: %s", "; ".join(problems))
+        raise SystemExit(2)
     stop = stop or asyncio.Event()
     with _signals_set(stop):
         await _serve(settings, stop, handler, matcher, on_ready)

@@ -9,7 +9,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from faq.content import DEFAULT_CONTENT_DIR
@@ -106,14 +106,16 @@ class Settings(BaseSettings):
             raise ValueError("DESK_LANG must be one of uk, ru, pl, en")
         return value
 
-    @model_validator(mode="after")
-    def _desk_needs_telegram(self) -> Settings:
+    def serve_problems(self) -> list[str]:
+        """Combinations ``otwarta serve`` refuses (each alone is valid: tests and the console
+        use them), one clear sentence each."""
+        problems = []
         if self.consultant_chat_id is not None and self.telegram_bot_token is None:
-            raise ValueError(
+            problems.append(
                 "CONSULTANT_CHAT_ID is set but TELEGRAM_BOT_TOKEN is not: the desk is a "
                 "Telegram group, so set the token or unset CONSULTANT_CHAT_ID"
             )
-        return self
+        return problems
 
     def desk_pseudonym_secret(self) -> bytes:
         """The key of the desk's pseudonyms: set, or derived from the bot token."""

@@ -1166,7 +1166,9 @@ class TelegramPoller:
                 self.unreachable = True
                 if self.worker is not None:
                     self.worker.down(f"Bot API unreachable: {type(exc).__name__}")
-                backoff = min(_RETRY_BACKOFF_MAX, max(0.5, backoff * 2))
+                # Capped low: a failed getUpdates costs nothing, and the bot resumes within
+                # seconds of the Bot API coming back.
+                backoff = min(_OUTAGE_BACKOFF_MAX, max(0.5, backoff * 2))
                 continue
             if self.unreachable:
                 log.info("getUpdates works again")

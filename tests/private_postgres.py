@@ -66,7 +66,7 @@ class PrivateServer:
         command = [str(self.bindir / args[0]), *args[1:]]
         if self.user is not None:
             command = ["runuser", "-u", self.user, "--", *command]
-        return subprocess.run(  # noqa: S603 - our own arguments
+        return subprocess.run(
             command, check=check, capture_output=True, text=True, timeout=_START_TIMEOUT + 30
         )
 

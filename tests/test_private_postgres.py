@@ -4,12 +4,12 @@ connections) and starts again with the data kept — never touching the shared s
 from __future__ import annotations
 
 import pytest
+from private_postgres import PrivateServer
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from bot.db import create_engine
 from bot.supervisor import is_database_outage
-from private_postgres import PrivateServer
 
 
 async def test_private_server_stops_and_starts_with_its_data(

@@ -32,7 +32,14 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot.i18n import N_
-from bot.ports import Delivered, PermanentFailure, RateLimit, RecipientGone, RetryLater
+from bot.ports import (
+    Delivered,
+    PermanentFailure,
+    RateLimit,
+    RecipientGone,
+    RetryLater,
+    Unavailable,
+)
 from bot.viber.client import ViberClient, ViberStatusError, ViberUnavailable
 from bot.viber.media import MediaLinks
 from bot.viber.protocol import (
@@ -188,8 +195,8 @@ class ViberSender:
                 log.info("viber: the person's app is old; sending at API level 1")
                 return await self._send_one(downgrade(payload))
             raise _delivery_error(exc, self.rate_limited_after) from exc
-        except ViberUnavailable as exc:
-            raise RetryLater(exc.after, str(exc)) from exc
+        except ViberUnavailable as exc:  # the API is away: never given up for it
+            raise Unavailable(exc.after, str(exc)) from exc
 
     def _forget_stale_progress(self) -> None:
         if len(self._progress) < 256:
