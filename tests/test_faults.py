@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import pytest
 from fault_harness import Balancer, BotProcess, Gate, eventually
 from private_postgres import PrivateServer
@@ -137,6 +138,10 @@ async def test_bot_api_unreachable_then_502s_for_30s(sqlite_url: str, tmp_path: 
                 within=30,
                 what="/readyz naming the poller",
             )
+            # The outbox-depth gauge (refreshed every few seconds) shows the queued replies.
+            await eventually(
+                lambda: _depth_above(bot, 0), within=30, what="the outbox depth gauge > 0"
+            )
             await hold(OUTAGE_SECONDS / 2, bot)
             await gate.set("status", 502)
             await hold(OUTAGE_SECONDS / 2, bot)
@@ -148,6 +153,7 @@ async def test_bot_api_unreachable_then_502s_for_30s(sqlite_url: str, tmp_path: 
             )
             await eventually(bot.ready, within=30, what="/readyz 200 again")
             await api.wait_until(lambda: not api.pending_update_ids, what="all confirmed")
+            await eventually(lambda: _depth_is(bot, 0), within=30, what="the outbox empty")
         finally:
             code = await bot.terminate()
     bot.assert_clean_exit(code)
@@ -156,6 +162,14 @@ async def test_bot_api_unreachable_then_502s_for_30s(sqlite_url: str, tmp_path: 
     log = bot.log_text()
     assert log.count("getUpdates failed") == 1, log[-4000:]  # backs off; says so once
     assert "getUpdates works again" in log
+
+
+async def _depth_above(bot: BotProcess, value: float) -> bool:
+    return await bot.metric("otwarta_outbox_depth", platform="telegram") > value
+
+
+async def _depth_is(bot: BotProcess, value: float) -> bool:
+    return await bot.metric("otwarta_outbox_depth", platform="telegram") == value
 
 
 async def _names_down(bot: BotProcess, worker: str) -> bool:
@@ -302,6 +316,20 @@ async def test_a_poison_update_among_good_ones(sqlite_url: str, tmp_path: Path, 
             await eventually(
                 lambda: _metric_is(bot, 1.0, platform="telegram"), what="the poison counted"
             )
+            if mode == "webhook":  # a forged request is refused and counted
+                async with (
+                    aiohttp.ClientSession() as http,
+                    http.post(
+                        f"{bot.url}/telegram/webhook",
+                        json={"update_id": 1},
+                        headers={"X-Telegram-Bot-Api-Secret-Token": "forged"},
+                    ) as response,
+                ):
+                    assert response.status == 403
+                rejected = await bot.metric(
+                    "otwarta_webhooks_rejected_total", platform="telegram", reason="secret"
+                )
+                assert rejected == 1
         finally:
             code = await bot.terminate()
     bot.assert_clean_exit(code)
