@@ -1,15 +1,23 @@
 """``otwarta serve``: the composition root.
 
-settings → logging → schema (migrated on the embedded SQLite; on PostgreSQL it must already be
-at head: ``otwarta db upgrade`` is an explicit step there) → messengers' senders (getMe) →
-the core (matcher, engine, outbox worker: :func:`bot.engine.open_core`) → the HTTP server
-with every adapter's routes → updates in → run until SIGINT/SIGTERM.
+settings (a bad combination: one line, exit 2) → logging → the HTTP server with every
+adapter's routes (``/healthz`` answers from here on; ``/readyz`` 503 until the rest is up) →
+the database, waited for with backoff while unreachable (one line when it goes, one when it is
+back; on PostgreSQL its schema must be at head: ``otwarta db upgrade`` is an explicit step,
+the embedded SQLite is migrated) → the core (matcher, engine, outbox: :func:`open_core`) →
+each messenger's start-up (getMe, webhook or polling) as a supervised worker in the background,
+so an unreachable Bot API holds up neither the HTTP server nor Viber → run until SIGINT/SIGTERM.
 
-Shutdown, in that order: stop taking updates (the ones in flight are committed and
-acknowledged), stop the HTTP server, let the outbox deliver what is due for a few seconds,
-stop it (claimed-but-unsent messages go back to the queue), close the messengers' clients and
-the database. A ``kill -9`` anywhere loses nothing either: unacknowledged updates come back,
-committed replies wait in the outbox.
+Every background loop runs under one :class:`~bot.supervisor.Supervisor` (the Telegram
+poller, the outbox, housekeeping, the desk reminder, the gauges, Viber's webhook
+registration, the messengers' start-up): a failure is logged, counted and restarted with
+backoff, and ``/readyz`` names a worker down longer than ``WORKER_DOWN_SECONDS``.
+
+Shutdown, within 10 s even mid-burst, in that order: stop taking updates (the batch in hand is
+committed and confirmed), stop the HTTP server, let the outbox deliver what is due for a
+moment, stop every worker, hand back claimed-but-unsent messages, close the database and the
+messengers' clients; exit 0. A ``kill -9`` anywhere loses nothing either: unacknowledged
+updates come back, committed replies wait in the outbox.
 
 Adding a messenger (Viber): implement :class:`Messenger` and add it in :func:`messengers`.
 """

@@ -17,7 +17,10 @@ update is acknowledged to Telegram only after the engine has committed it:
 
 An update whose processing failed holds back the later updates of its chat until it comes
 back (so a chat's order survives failures); a database outage is retried indefinitely, any
-other error :data:`_FAILED_UPDATE_ATTEMPTS` times before the update is skipped and logged.
+other error ``POISON_ATTEMPTS`` times before the update is set aside as poison
+(:mod:`bot.poison`: recorded once, counted, acknowledged). getUpdates is fetched raw and each
+update parsed on its own (:func:`parse_update`), so one the library cannot parse is set aside
+instead of failing the whole batch.
 
 Outbound. :class:`TelegramSender` renders the content markup to Telegram HTML, splits at 4096
 characters, attaches inline keyboards, relays media by ``file_id``, declares the rate limits,
