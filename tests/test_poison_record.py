@@ -48,3 +48,59 @@ async def test_the_table_holds_no_content_columns(db: Database) -> None:
     assert columns == {
         "id", "platform", "update_id", "update_type", "error", "attempts", "recorded_at"
     }  # fmt: skip
+
+
+async def test_an_update_failing_poison_attempts_times_is_recorded_once(
+    sqlite_url: str,
+) -> None:
+    """Polling, real PTB and the double: an update whose processing keeps failing (not an
+    outage) is tried POISON_ATTEMPTS times, recorded once, counted, confirmed; the next one
+    of the same chat goes through; an outage is never counted against an update."""
+    from telegram_double import BotApiDouble, FakeUser
+    from telegram_harness import bot_settings
+    from test_telegram_intake import RecordingSink
+
+    from bot import metrics
+    from bot.telegram import TelegramAdapter
+    from handlers.model import IncomingEvent
+
+    outages = {"left": 4}
+
+    async def hook(event: IncomingEvent) -> None:
+        if event.text == "outage" and outages["left"]:
+            outages["left"] -= 1
+            raise ConnectionRefusedError("database down")
+        if event.text == "poison":
+            raise ValueError("a bug, not an outage")
+
+    counted = metrics.POISON_UPDATES.labels("telegram", "failing")._value.get()
+    sink = RecordingSink()
+    sink.hook = hook
+    db = Database.from_url(sqlite_url)
+    async with BotApiDouble() as api:
+        settings = bot_settings(api, sqlite_url, poison_attempts=3)
+        adapter = TelegramAdapter(settings, sink, failure_backoff=0.01)
+        adapter.poison.db = db
+        await adapter.initialize()
+        await adapter.start()
+        try:
+            user = FakeUser(1501)
+            api.text(user, "outage")  # fails 4 times (more than 3): an outage, retried
+            poison = api.text(user, "poison")
+            api.text(user, "next")
+            await api.wait_until(lambda: "next" in sink.texts(user.id), within=30, what="next")
+            await api.wait_until(lambda: not api.pending_update_ids, what="all confirmed")
+        finally:
+            await adapter.close()
+    try:
+        assert "outage" in sink.texts(user.id)
+        assert len([e for e in sink.started if e.text == "poison"]) == 3
+        async with db.sessions() as session:
+            rows = (await session.execute(select(PoisonUpdate))).scalars().all()
+        assert [(r.update_id, r.update_type, r.attempts) for r in rows] == [
+            (str(poison["update_id"]), "message", 3)
+        ]
+        assert rows[0].error.startswith("ValueError at")
+        assert metrics.POISON_UPDATES.labels("telegram", "failing")._value.get() == counted + 1
+    finally:
+        await db.dispose()
