@@ -8,7 +8,8 @@ import datetime as dt
 from sqlalchemy import inspect, select
 
 from bot.db import Database
-from bot.db.poison import PoisonUpdate, poison_count, record_poison
+from bot.db.models import PoisonUpdate
+from bot.db.poison import poison_count, record_poison
 
 NOW = dt.datetime(2026, 12, 6, 21, 0, tzinfo=dt.UTC)
 

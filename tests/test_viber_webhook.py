@@ -117,7 +117,7 @@ async def test_signed_unreadable_callback_is_set_aside_once_and_acknowledged(
 ) -> None:
     """Signed by Viber but unreadable (issue 12, poison): recorded once, answered 200 so
     Viber stops sending it again; nothing processed, nothing sent."""
-    from bot.db.poison import PoisonUpdate
+    from bot.db.models import PoisonUpdate
 
     for _ in range(3):  # Viber's re-tries
         assert (await bot.viber.post_raw(body)).status == 200

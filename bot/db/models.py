@@ -178,10 +178,23 @@ class OutboxMessage(Base):
     user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
 
 
+class PoisonUpdate(Base):
+    """An update set aside unprocessed (issue 12; :mod:`bot.db.poison`): which one, its type,
+    the error and when — never its content."""
+
+    __tablename__ = "poison_updates"
+    __table_args__ = (UniqueConstraint("platform", "update_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    update_id: Mapped[str] = mapped_column(String(128))
+    update_type: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    recorded_at: Mapped[dt.datetime]
+
+
 # -- the consultant desk (issue 4) ----------------------------------------------------------
 # Its tables live in their own module; importing it here puts them on Base.metadata wherever
 # the models are loaded (Alembic's env.py, the models-match-migrations test).
 from bot.db import desk_models as _desk_models  # noqa: E402, F401
-
-# -- poison updates (issue 12): bot/db/poison.py, alembic/versions/0003_poison_updates.py
-from bot.db import poison as _poison  # noqa: E402, F401

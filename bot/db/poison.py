@@ -8,41 +8,34 @@ where it was raised) and the time — never its content: this table must hold no
 Then the platform is told it was received (offset moved past it, webhook answered 200) so it
 stops coming back; the person gets no apology loop.
 
-The schema is made by ``alembic/versions/0003_poison_updates.py``; ``bot.db.models`` imports
-this module at its end so ``Base.metadata`` carries the table.
+The table (:class:`bot.db.models.PoisonUpdate`) is made by
+``alembic/versions/0003_poison_updates.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import Integer, String, UniqueConstraint, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.models import Base, BigId
+from bot.db.models import PoisonUpdate
 
 #: Longest error text kept (the type and a few frames; never a message).
 ERROR_CHARS = 500
 
 
-class PoisonUpdate(Base):
-    __tablename__ = "poison_updates"
-    __table_args__ = (UniqueConstraint("platform", "update_id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    platform: Mapped[str] = mapped_column(String(16))
-    update_id: Mapped[str] = mapped_column(String(128))
-    update_type: Mapped[str] = mapped_column(String(32))
-    error: Mapped[str] = mapped_column(String(ERROR_CHARS))
-    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
-    recorded_at: Mapped[dt.datetime]
+def _session_of(transaction: Any) -> AsyncSession:
+    """The session of a transaction (a session, or a unit of work carrying one)."""
+    session: AsyncSession = getattr(transaction, "session", transaction)
+    return session
 
 
 async def record_poison(
-    session: AsyncSession,
+    session: Any,
     *,
     platform: str,
     update_id: str,
@@ -52,6 +45,7 @@ async def record_poison(
     now: dt.datetime,
 ) -> bool:
     """Record a poison update once; ``False`` if it was already recorded (a redelivery)."""
+    session = _session_of(session)
     values = {
         "platform": platform,
         "update_id": update_id[:128],
@@ -72,7 +66,8 @@ async def record_poison(
     return result.first() is not None
 
 
-async def poison_count(session: AsyncSession, platform: str | None = None) -> int:
+async def poison_count(session: Any, platform: str | None = None) -> int:
+    session = _session_of(session)
     query = select(func.count()).select_from(PoisonUpdate)
     if platform is not None:
         query = query.where(PoisonUpdate.platform == platform)
