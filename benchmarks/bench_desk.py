@@ -71,8 +71,8 @@ def engine_for(db: Database, matcher: Matcher) -> Engine:
         translator_for=translator_for,
         handler=runtime.handler(),
         flood=FloodPolicy(max_events=10_000),
+        flood_exempt=runtime.flood_exempt,
     )
-    engine.flood_exempt = runtime.flood_exempt
     return engine
 
 

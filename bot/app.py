@@ -1,25 +1,30 @@
 """``otwarta serve``: the composition root.
 
-settings (a bad combination: one line, exit 2) → logging → the HTTP server with every
-adapter's routes (``/healthz`` answers from here on; ``/readyz`` 503 until the rest is up) →
-the database, waited for with backoff while unreachable (one line when it goes, one when it is
-back; on PostgreSQL its schema must be at head: ``otwarta db upgrade`` is an explicit step,
-the embedded SQLite is migrated) → the core (matcher, engine, outbox: :func:`open_core`) →
-each messenger's start-up (getMe, webhook or polling) as a supervised worker in the background,
-so an unreachable Bot API holds up neither the HTTP server nor Viber → run until SIGINT/SIGTERM.
+settings (a bad combination: one line, exit 2) → logging → everything is built in dependency
+order, each part given what it needs at construction, and no request made yet: the matcher →
+the database object (it connects on first use) → the messengers' outgoing halves
+(:class:`Outlets`) → the adapters, with a sink the engine takes over once it runs → the HTTP
+server with every adapter's routes starts (``/healthz`` answers from here on, ``/readyz`` says
+503 until the rest is up) → the database is waited for with backoff while unreachable (one line
+when it goes, one when it is back; the embedded SQLite is migrated, PostgreSQL must be at head:
+``otwarta db upgrade``) → the desk around Telegram's sender → the outbox and the engine
+(:func:`bot.engine.running_core`) → every messenger's start-up (token check, webhook or
+polling) as a supervised worker in the background, so an unreachable Bot API holds up neither
+the HTTP server nor Viber → run until SIGINT/SIGTERM.
 
-Every background loop runs under one :class:`~bot.supervisor.Supervisor` (the Telegram
-poller, the outbox, housekeeping, the desk reminder, the gauges, Viber's webhook
-registration, the messengers' start-up): a failure is logged, counted and restarted with
-backoff, and ``/readyz`` names a worker down longer than ``WORKER_DOWN_SECONDS``.
+Every background loop runs under one :class:`~bot.supervisor.Supervisor` (the Telegram poller,
+the outbox, housekeeping, the desk reminder, the gauges, Viber's webhook registration, the
+messengers' start-up): a failure is logged, counted and restarted with backoff, and
+``/readyz`` names a worker down longer than ``WORKER_DOWN_SECONDS``.
 
 Shutdown, within 10 s even mid-burst, in that order: stop taking updates (the batch in hand is
 committed and confirmed), stop the HTTP server, let the outbox deliver what is due for a
-moment, stop every worker, hand back claimed-but-unsent messages, close the database and the
-messengers' clients; exit 0. A ``kill -9`` anywhere loses nothing either: unacknowledged
-updates come back, committed replies wait in the outbox.
+moment, stop every worker, hand back claimed-but-unsent messages, close the messengers'
+clients and the database; exit 0. A ``kill -9`` anywhere loses nothing either:
+unacknowledged updates come back, committed replies wait in the outbox.
 
-Adding a messenger (Viber): implement :class:`Messenger` and add it in :func:`messengers`.
+Adding a messenger: give it a sender (:class:`bot.ports.MessageSender`) in :func:`outlets` and
+an adapter (:class:`Messenger`) in :func:`messengers`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -39,15 +45,20 @@ from sqlalchemy import text
 from bot import metrics
 from bot.http import HttpServer
 from bot.logging import setup_logging
-from bot.ports import EventSink, MessageSender
+from bot.ports import CredentialsRejected, EventSink, MessageSender, MessengerUnreachable
 from bot.supervisor import DATABASE, Supervisor, Worker, describe, outage_reason
 
 if TYPE_CHECKING:
+    from telegram import Bot as PtbBot
+
     from bot.db import Database
     from bot.desk.runtime import DeskRuntime
+    from bot.desk.sender import DeskTopics
     from bot.engine import Core, Handler
+    from bot.messengers.viber import ViberOutlet
     from bot.settings import Settings
     from faq.matcher import Matcher
+    from handlers.model import IncomingEvent
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +78,11 @@ class SchemaNotCurrent(RuntimeError):
 
 
 class Messenger(Protocol):
-    """What the composition root needs from a messenger adapter (Telegram, later Viber)."""
+    """What the composition root needs from a messenger adapter (built with its sink).
 
-    sink: EventSink | None
-
-    @property
-    def sender(self) -> MessageSender: ...
+    ``initialize`` raises :class:`~bot.ports.CredentialsRejected` for a refused token (the bot
+    stops) and :class:`~bot.ports.MessengerUnreachable` while the API cannot be reached (it is
+    retried)."""
 
     def routes(self) -> list[web.RouteDef]: ...
 
@@ -85,22 +95,74 @@ class Messenger(Protocol):
     async def close(self) -> None: ...
 
 
-def messengers(settings: Settings) -> list[Messenger]:
-    """Every messenger whose token is configured."""
-    found: list[Messenger] = []
+@dataclass(frozen=True)
+class Outlets:
+    """Every configured messenger's outgoing half, built before the engine (the outbox needs
+    the senders; the adapters, built after the engine, run on the same clients)."""
+
+    telegram_bot: PtbBot | None = None
+    telegram_sender: MessageSender | None = None
+    viber: ViberOutlet | None = None
+
+    @property
+    def senders(self) -> list[MessageSender]:
+        found = [self.telegram_sender, self.viber.sender if self.viber is not None else None]
+        return [sender for sender in found if sender is not None]
+
+    def forum_topics(self) -> DeskTopics | None:
+        """Telegram's forum topics (the consultant desk), when Telegram is configured."""
+        if self.telegram_bot is None:
+            return None
+        from bot.messengers.telegram import TelegramForumTopics
+
+        return TelegramForumTopics(self.telegram_bot)
+
+
+def outlets(settings: Settings, db: Database) -> Outlets:
+    """The senders of every messenger whose token is configured (no request is made yet)."""
+    bot: PtbBot | None = None
+    telegram_sender: MessageSender | None = None
+    viber: ViberOutlet | None = None
     if settings.telegram_bot_token is not None:
-        from bot.telegram import TelegramAdapter
+        from bot.messengers.telegram import TelegramSender, telegram_bot
+
+        bot = telegram_bot(settings)
+        telegram_sender = TelegramSender(
+            bot, messages_per_second=settings.telegram_messages_per_second
+        )
+    if settings.viber_auth_token is not None:
+        from bot.i18n import translator_for
+        from bot.messengers.viber import ViberOutlet
+
+        viber = ViberOutlet.from_settings(settings, translator_for=translator_for, db=db)
+    return Outlets(bot, telegram_sender, viber)
+
+
+def messengers(
+    settings: Settings, sink: EventSink, outlets: Outlets, db: Database
+) -> list[Messenger]:
+    """The adapter of every configured messenger, taking updates in for ``sink`` (the engine)."""
+    found: list[Messenger] = []
+    if outlets.telegram_bot is not None:
+        from bot.messengers.telegram import TelegramAdapter
 
         # Updates in flight at once. More would not go faster: SQLite takes one write
         # transaction at a time, and on PostgreSQL every extra turn in flight takes event-loop
         # time from the outbox's deliveries (benchmarks/bench_telegram.py: 4 and 8 were best).
-        found.append(TelegramAdapter(settings, max_running=4 if settings.is_embedded_db else 8))
-    # -- Viber (issue 5): its sender goes to the outbox and /viber/webhook to the HTTP server
-    # like any messenger's; its initialize() never raises for an unreachable API.
-    if settings.viber_auth_token is not None:
-        from bot.viber import ViberAdapter
+        found.append(
+            TelegramAdapter(
+                settings,
+                sink,
+                bot=outlets.telegram_bot,
+                max_running=4 if settings.is_embedded_db else 8,
+            )
+        )
+    # Viber: /viber/webhook goes to the HTTP server like any messenger's routes; its
+    # initialize() never raises for an unreachable API.
+    if outlets.viber is not None:
+        from bot.messengers.viber import ViberAdapter
 
-        found.append(ViberAdapter(settings))
+        found.append(ViberAdapter(settings, sink, outlet=outlets.viber, db=db))
     return found
 
 
@@ -181,15 +243,24 @@ async def _serve(
     matcher: Matcher | None,
     on_ready: Callable[[HttpServer], Awaitable[None] | None] | None,
 ) -> None:
-    """Start-up order: the HTTP server first (``/healthz`` answers from the first second,
-    ``/readyz`` says 503 until the rest is up), then the database (waited for with backoff
-    while unreachable), the core, and every messenger's start-up as a supervised worker in
-    the background (one API unreachable holds up neither the others nor the HTTP server)."""
-    from bot.engine import open_core
+    """Start-up order: the parts are built (no request made yet), the HTTP server starts
+    (``/healthz`` answers from the first second, ``/readyz`` says 503 until the rest is up),
+    the database is waited for with backoff while unreachable, then the core runs and every
+    messenger starts as a supervised worker in the background (one API unreachable holds up
+    neither the others nor the HTTP server)."""
+    from bot.db import Database
+    from bot.desk.runtime import attach_desk
+    from bot.engine import load_matcher_for, running_core
 
+    if matcher is None:
+        matcher = await load_matcher_for(settings.content_dir)
     supervisor = Supervisor(down_after=settings.worker_down_seconds)
     running = _Running()
-    adapters = messengers(settings)
+    # Built now, connected later: the engine connects on first use.
+    db = Database.from_url(settings.database_url)
+    sink = _LateSink()
+    out = outlets(settings, db)
+    adapters = messengers(settings, sink, out, db)
     http = HttpServer(
         settings.http_host,
         settings.http_port,
@@ -200,42 +271,43 @@ async def _serve(
     for adapter in adapters:
         http.add_routes(adapter.routes())
         if hasattr(adapter, "supervisor"):
-            adapter.supervisor = supervisor
+            setattr(adapter, "supervisor", supervisor)  # noqa: B010 - not in the Protocol
+        poison = getattr(adapter, "poison", None)
+        if poison is not None:
+            poison.db = db
     await http.start()
     try:
-        if not await _wait_for_database(settings, stop, supervisor):
+        if not await _wait_for_database(settings, stop):
             return
-        from bot.desk.runtime import attach_desk
-
-        desk, senders = attach_desk(settings, adapters)
-        async with open_core(
-            settings.database_url,
+        # The consultant desk (CONSULTANT_CHAT_ID): in front of the router, around Telegram's
+        # sender, exempting what reaches a human from flood control.
+        desk, senders = attach_desk(settings, out.senders, out.forum_topics())
+        async with running_core(
+            db,
             senders,
-            handler=desk.handler(handler) if desk is not None else handler,
             matcher=matcher,
-            content_dir=settings.content_dir,
+            handler=desk.handler(handler) if desk is not None else handler,
+            flood_exempt=desk.flood_exempt if desk is not None else None,
             supervisor=supervisor,
         ) as core:
             running.core = core
+            sink.target = core.engine
+            # Senders that cannot send yet (Telegram before getMe) keep their messages queued.
+            await core.outbox.start(supervisor)
             if desk is not None:
                 await desk.start(core, supervisor=supervisor)
             supervisor.every(
                 "gauges", GAUGES_EVERY, lambda: _refresh_gauges(core, desk), dependency=DATABASE
             )
-            starts: list[Worker] = []
-            for adapter in adapters:
-                adapter.sink = core.engine
-                poison = getattr(adapter, "poison", None)
-                if poison is not None:
-                    poison.db = core.db
-                starts.append(
-                    supervisor.start(
-                        f"{_name_of(adapter)}-start",
-                        functools.partial(_start_messenger, adapter, supervisor, running, stop),
-                        once=True,
-                        down="starting",
-                    )
+            starts = [
+                supervisor.start(
+                    f"{_name_of(adapter)}-start",
+                    functools.partial(_start_messenger, adapter, supervisor, running, stop),
+                    once=True,
+                    down="starting",
                 )
+                for adapter in adapters
+            ]
             if not adapters:
                 log.warning(
                     "no messenger configured (TELEGRAM_BOT_TOKEN and VIBER_AUTH_TOKEN unset): "
@@ -250,8 +322,8 @@ async def _serve(
                 with contextlib.suppress(asyncio.CancelledError):
                     await announce
                 # Stop taking updates (the batch in hand is committed and confirmed), stop the
-                # HTTP server, deliver what is due for a moment, stop every worker; open_core's
-                # exit then hands back unsent claims and closes the database.
+                # HTTP server, deliver what is due for a moment, stop every worker; leaving
+                # running_core then hands back unsent claims.
                 for adapter in adapters:
                     await _quietly(adapter.stop(), f"{_name_of(adapter)} stop")
                 await http.stop()
@@ -263,11 +335,26 @@ async def _serve(
     finally:
         await supervisor.stop(timeout=WORKER_STOP_SECONDS)
         await http.stop()
-        for adapter in adapters:
+        for adapter in adapters:  # the clients close after the outbox (it sends through them)
             await _quietly(adapter.close(), f"{_name_of(adapter)} close")
+        await db.dispose()
     log.info("stopped")
     if running.exit_code:
         raise SystemExit(running.exit_code)
+
+
+class _LateSink:
+    """The adapters' sink, built before the engine exists (the HTTP server starts before the
+    database is reachable); bound to the engine once it runs. Nothing reaches it before: the
+    adapters start taking updates only after that."""
+
+    def __init__(self) -> None:
+        self.target: EventSink | None = None
+
+    async def process(self, event: IncomingEvent) -> bool:
+        if self.target is None:
+            raise RuntimeError("the engine is not running yet")
+        return await self.target.process(event)
 
 
 async def _announce(
@@ -298,15 +385,17 @@ async def _quietly(step: Awaitable[None], what: str) -> None:
         log.warning("%s failed: %s", what, describe(exc))
 
 
-async def _wait_for_database(
-    settings: Settings, stop: asyncio.Event, supervisor: Supervisor
-) -> bool:
+async def _wait_for_database(settings: Settings, stop: asyncio.Event) -> bool:
     """Until the database answers (and, on PostgreSQL, its schema is current): one line when
     it is unreachable, one when it is back, retries with capped backoff; ``False`` if stopped
     meanwhile. A schema that is behind ends the process (exit 2) with the reason."""
+    from bot.db.migrate import ensure_schema
+
     delay = 1.0
     while True:
         try:
+            if settings.is_embedded_db:
+                await ensure_schema(settings.database_url)  # the embedded database: migrated
             await check_schema(settings.database_url)
         except SchemaNotCurrent as exc:
             log.error("%s", exc)
@@ -334,8 +423,6 @@ async def _start_messenger(
 ) -> None:
     """A messenger's start-up (token check, webhook or polling), retried with backoff while
     its API is unreachable; a rejected token stops the bot (exit 2)."""
-    from telegram.error import InvalidToken, NetworkError
-
     name = _name_of(adapter)
     delay = 1.0
     announced = False
@@ -346,16 +433,12 @@ async def _start_messenger(
                 await adapter.initialize()
                 initialized = True
             await adapter.start()
-        except InvalidToken:
-            log.error("telegram rejected TELEGRAM_BOT_TOKEN; check the token")
+        except CredentialsRejected as exc:
+            log.error("%s", exc)
             running.exit_code = 2
             stop.set()
             return
-        except SystemExit as exc:  # an adapter's own verdict (e.g. Viber's rejected token)
-            running.exit_code = int(exc.code) if isinstance(exc.code, int) else 2
-            stop.set()
-            return
-        except (NetworkError, OSError, TimeoutError) as exc:
+        except (MessengerUnreachable, OSError, TimeoutError) as exc:
             worker.down(f"{name} API unreachable")
             if not announced:
                 log.warning(

@@ -7,12 +7,15 @@ lazily so ``otwarta content check`` does not pay for python-telegram-bot or SQLA
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from faq.languages import LANGS
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -66,7 +69,7 @@ def main() -> None:
 @main.command()
 def chat() -> None:
     """Talk to the bot in the terminal as a user would (embedded SQLite, no token)."""
-    from bot.console import run_console
+    from bot.messengers.console import run_console
 
     asyncio.run(run_console(_settings()))
 
@@ -109,13 +112,22 @@ def content() -> None:
     help="Warn when last_verified is older than this (default: 180).",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def content_check(directory: Path | None, max_age_days: int | None, strict: bool) -> None:
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Check as if today were YYYY-MM-DD (e.g. what goes stale next month).",
+)
+def content_check(
+    directory: Path | None, max_age_days: int | None, strict: bool, today: dt.datetime | None
+) -> None:
     """Validate content/; exit non-zero with a list of problems when invalid."""
     from faq.check import DEFAULT_MAX_AGE_DAYS, check_content, format_report
 
     report = check_content(
         _content_dir(directory),
         max_age_days=max_age_days if max_age_days is not None else DEFAULT_MAX_AGE_DAYS,
+        today=today.date() if today is not None else None,
     )
     click.echo(format_report(report))
     failed = report.errors or (strict and report.warnings)
@@ -129,7 +141,7 @@ def faq() -> None:
 
 @faq.command("ask")
 @click.argument("text", nargs=-1, required=True)
-@click.option("--lang", type=click.Choice(["uk", "ru", "pl", "en"]), default=None)
+@click.option("--lang", type=click.Choice(LANGS), default=None)
 @click.option("--top", type=int, default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--dir", "directory", type=click.Path(path_type=Path), default=None)
@@ -168,6 +180,21 @@ def faq_eval(
             baseline=not no_baseline,
             list_errors=errors,
         )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(output)
+
+
+@faq.command("urgent-eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None)
+def faq_urgent_eval(file: Path, as_json: bool, directory: Path | None) -> None:
+    """Urgent detection on a labelled JSONL set: recall, false alarms, kind (faq/urgent_eval.py)."""
+    from faq.urgent_eval import run_urgent_eval
+
+    try:
+        output = run_urgent_eval(file, content_dir=_content_dir(directory), as_json=as_json)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(output)

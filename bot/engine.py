@@ -15,8 +15,9 @@ A bug in a handler must not make the platform redeliver the same event forever: 
 rolled back and done again without the handlers, so the event is still recorded and the person
 gets a short apology instead.
 
-:func:`open_core` builds the whole core (database, outbox worker, engine) for ``otwarta serve``
-and ``otwarta chat``.
+:func:`open_database` and :func:`running_core` build the core in dependency order (database →
+outbox → engine) for ``otwarta serve``, which builds the messengers' senders in between and the
+adapters after; :func:`open_core` is both at once, for ``otwarta chat``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import metrics
 from bot.db import Database, Repository, SqlConversationStore
+from bot.i18n import translator_for as catalogs
 from bot.outbox import OutboxWorker, utcnow
 from bot.ports import MessageSender
 from bot.supervisor import DATABASE, Supervisor
@@ -107,6 +109,10 @@ class _HandlerFailed(Exception):
     pass
 
 
+FloodExempt = Callable[[TurnContext], Awaitable[bool]]
+"""Asked only when someone floods: may this turn go through anyway?"""
+
+
 async def _never_exempt(_ctx: TurnContext) -> bool:
     return False
 
@@ -125,6 +131,7 @@ class Engine:
         outbox: OutboxWorker | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         flood: FloodPolicy = FloodPolicy(),
+        flood_exempt: FloodExempt | None = None,
     ) -> None:
         if handler is None:
             from handlers.router import handle
@@ -139,9 +146,9 @@ class Engine:
         self.clock = clock
         self.flood = FloodGuard(flood)
         #: Asked only when someone floods: may this turn go through anyway? The consultant desk
-        #: sets it: staff paste ten messages at once, and a person with an open ticket sends an
-        #: album — both are relayed to a human, and none of it may be dropped.
-        self.flood_exempt: Callable[[TurnContext], Awaitable[bool]] = _never_exempt
+        #: gives it: staff paste ten messages at once, and a person with an open ticket sends
+        #: an album — both are relayed to a human, and none of it may be dropped.
+        self.flood_exempt: FloodExempt = flood_exempt or _never_exempt
 
     async def process(self, event: IncomingEvent) -> bool:
         """Handle ``event`` once; ``False`` when its dedupe key was already processed."""
@@ -283,34 +290,39 @@ class Core:
 
 
 @contextlib.asynccontextmanager
-async def open_core(
-    database_url: str,
-    senders: Iterable[MessageSender] = (),
-    *,
-    matcher: Matcher | None = None,
-    translator_for: TranslatorFactory | None = None,
-    handler: Handler | None = None,
-    content_dir: Any = None,
-    migrate: bool | None = None,
-    clock: Callable[[], dt.datetime] = utcnow,
-    supervisor: Supervisor | None = None,
-) -> AsyncIterator[Core]:
-    """Open the database (migrating it first when ``migrate``, by default on SQLite), start
-    the outbox worker with ``senders``, and build the engine; on exit, deliver what is due
-    (briefly), stop the worker and close the database. With a ``supervisor`` (``serve``) the
-    outbox loop and housekeeping run as its workers ("outbox", "housekeeping")."""
+async def open_database(
+    database_url: str, *, migrate: bool | None = None
+) -> AsyncIterator[Database]:
+    """The database (migrated first when ``migrate``, by default on SQLite); disposed on exit."""
     from bot.db.engine import is_sqlite
     from bot.db.migrate import ensure_schema
 
     if migrate if migrate is not None else is_sqlite(database_url):
         await ensure_schema(database_url)
-    if matcher is None:
-        from faq import load_matcher
-
-        matcher = await asyncio.to_thread(load_matcher, content_dir)
-    if translator_for is None:
-        translator_for = default_translator_factory()
     db = Database.from_url(database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@contextlib.asynccontextmanager
+async def running_core(
+    db: Database,
+    senders: Iterable[MessageSender],
+    *,
+    matcher: Matcher,
+    translator_for: TranslatorFactory = catalogs,
+    handler: Handler | None = None,
+    flood_exempt: FloodExempt | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+    supervisor: Supervisor | None = None,
+) -> AsyncIterator[Core]:
+    """The outbox (with ``senders``), then the engine that wakes it, and the housekeeping job
+    (a worker of ``supervisor`` when given: ``serve``).
+
+    The outbox is not started: the caller starts it (``outbox.start(supervisor)``). On exit
+    the outbox is stopped (what was claimed but not sent goes back to the queue)."""
     outbox = OutboxWorker(db, senders, clock=clock)
     engine = Engine(
         db,
@@ -319,29 +331,63 @@ async def open_core(
         handler=handler,
         outbox=outbox,
         clock=clock,
+        flood_exempt=flood_exempt,
     )
-    if supervisor is not None:
+    if supervisor is not None:  # serve: housekeeping as a supervised worker
+        supervisor.every(
+            "housekeeping", HOUSEKEEPING_EVERY, engine.housekeeping, dependency=DATABASE
+        )
         try:
-            await outbox.prepare()
-            supervisor.start("outbox", outbox.run, stop=outbox.stop_loop)
-            supervisor.every(
-                "housekeeping", HOUSEKEEPING_EVERY, engine.housekeeping, dependency=DATABASE
-            )
             yield Core(db=db, engine=engine, outbox=outbox)
         finally:
             await outbox.stop()
-            await db.dispose()
         return
     housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, engine.housekeeping))
     try:
-        await outbox.start()
         yield Core(db=db, engine=engine, outbox=outbox)
     finally:
         housekeeping.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await housekeeping
         await outbox.stop()
-        await db.dispose()
+
+
+async def load_matcher_for(content_dir: Any = None) -> Matcher:
+    """The matcher on ``content_dir`` (the bundled content by default), loaded off the loop."""
+    from faq import load_matcher
+
+    return await asyncio.to_thread(load_matcher, content_dir)
+
+
+@contextlib.asynccontextmanager
+async def open_core(
+    database_url: str,
+    senders: Iterable[MessageSender] = (),
+    *,
+    matcher: Matcher | None = None,
+    translator_for: TranslatorFactory = catalogs,
+    handler: Handler | None = None,
+    content_dir: Any = None,
+    migrate: bool | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> AsyncIterator[Core]:
+    """The whole core at once (``otwarta chat``): the database (see :func:`open_database`), the
+    outbox with ``senders`` (started) and the engine (:func:`running_core`)."""
+    if matcher is None:
+        matcher = await load_matcher_for(content_dir)
+    async with (
+        open_database(database_url, migrate=migrate) as db,
+        running_core(
+            db,
+            senders,
+            matcher=matcher,
+            translator_for=translator_for,
+            handler=handler,
+            clock=clock,
+        ) as core,
+    ):
+        await core.outbox.start()
+        yield core
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
@@ -351,19 +397,6 @@ async def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         except Exception:
             log.exception("periodic job failed")
         await asyncio.sleep(seconds)
-
-
-def default_translator_factory() -> TranslatorFactory:
-    """The babel catalogs (``bot.i18n``), or English msgids if the catalogs are missing."""
-    try:
-        from bot import i18n
-    except ImportError:
-        log.warning("bot.i18n is missing: UI strings stay in English")
-        return IdentityTranslator
-    factory: TranslatorFactory | None = getattr(i18n, "translator_for", None) or getattr(
-        i18n, "get_translator", None
-    )
-    return factory if factory is not None else IdentityTranslator
 
 
 class IdentityTranslator:

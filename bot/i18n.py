@@ -31,22 +31,14 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-log = logging.getLogger(__name__)
+from faq.languages import LANGS
 
-LANGS: tuple[str, ...] = ("uk", "ru", "pl", "en")
-"""The languages of the bot (same as :data:`faq.content.LANGS`)."""
+log = logging.getLogger(__name__)
 
 FALLBACK_LANG = "en"
 DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 
-LANGUAGE_NAMES: Mapping[str, str] = {
-    "uk": "Українська",
-    "ru": "Русский",
-    "pl": "Polski",
-    "en": "English",
-}
-"""Each language named in itself (the language-choice buttons): the same in every catalog."""
 
 # Dates in English follow British order ("5 March 2026"): the bot speaks to people in Europe.
 _BABEL_LOCALES: Mapping[str, str] = {"uk": "uk", "ru": "ru", "pl": "pl", "en": "en_GB"}

@@ -111,7 +111,7 @@ def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class TextFormatter(logging.Formatter):
-    """``2026-11-24 20:51:03,412 INFO bot.telegram: message key=value …`` (scrubbed)."""
+    """``2026-11-24 20:51:03,412 INFO bot.engine: message key=value …`` (scrubbed)."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")

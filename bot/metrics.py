@@ -7,9 +7,10 @@ cardinality on purpose: platform, decision kind, error kind — never a user id,
 
 Who updates what:
 
-- adapters (``bot/telegram.py``, Viber): :data:`UPDATES_RECEIVED`, :data:`UPDATES_FAILED`;
+- adapters (``bot/messengers/``: Telegram, Viber): :data:`UPDATES_RECEIVED`, :data:`UPDATES_FAILED`;
 - the engine (``bot/engine.py``): :data:`UPDATES_PROCESSED`, :data:`UPDATES_DUPLICATE`,
   :data:`PROCESSING_SECONDS`, :data:`DECISIONS`;
+- the answers (``handlers/answers.py``): :data:`STALE_ANSWERS`;
 - the outbox worker (``bot/outbox.py``): :data:`OUTBOX_DEPTH`, :data:`MESSAGES_SENT`,
   :data:`SEND_ERRORS`, :data:`SEND_SECONDS`.
 """
@@ -35,6 +36,7 @@ __all__ = [
     "SEND_ERRORS",
     "SEND_ERROR_KINDS",
     "SEND_SECONDS",
+    "STALE_ANSWERS",
     "UPDATES_DUPLICATE",
     "UPDATES_FAILED",
     "UPDATES_PROCESSED",
@@ -77,6 +79,11 @@ DECISIONS = Counter(
     "otwarta_decisions",
     "Matcher decisions on free-text questions, by kind (answer, clarify, handoff).",
     ["decision"],
+)
+STALE_ANSWERS = Counter(
+    "otwarta_stale_answers",
+    "Answers shown after their entry's review_by date (the entry needs checking), by entry id.",
+    ["entry"],
 )
 OUTBOX_DEPTH = Gauge(
     "otwarta_outbox_depth",

@@ -43,7 +43,7 @@ from bot.ports import (
     RetryLater,
     Unavailable,
 )
-from bot.supervisor import DATABASE
+from bot.supervisor import DATABASE, Supervisor
 from handlers.model import Platform
 
 log = logging.getLogger(__name__)
@@ -131,9 +131,13 @@ class OutboxWorker:
     def platforms(self) -> list[str]:
         return [platform.value for platform in self.senders]
 
-    async def start(self) -> None:
-        """Re-queue stale claims, then deliver in the background until :meth:`stop`."""
+    async def start(self, supervisor: Supervisor | None = None) -> None:
+        """Re-queue stale claims, then deliver in the background until :meth:`stop`: as the
+        supervised worker "outbox" when a ``supervisor`` is given, else as a plain task."""
         await self.prepare()
+        if supervisor is not None:
+            supervisor.start("outbox", self.run, stop=self.stop_loop)
+            return
         self._loop_task = asyncio.create_task(self.run(), name="outbox-worker")
 
     async def prepare(self) -> None:

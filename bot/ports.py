@@ -47,6 +47,15 @@ class ThreadGone(PermanentFailure):
     thread not found"): the consultant desk recreates the topic and sends again."""
 
 
+class CredentialsRejected(Exception):
+    """The messenger refused the bot's token at start: a configuration problem that retrying
+    cannot mend (the composition root stops the bot). Raised by an adapter's ``initialize``."""
+
+
+class MessengerUnreachable(Exception):
+    """The messenger's API could not be reached at start; the composition root retries."""
+
+
 @dataclass(frozen=True, slots=True)
 class RateLimit:
     """At most ``count`` messages per ``period`` seconds for every address sharing ``key``."""

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from faq.content import DEFAULT_CONTENT_DIR
+from faq.languages import LANGS
 
 DATA_DIR = Path("data")
 
@@ -102,8 +103,8 @@ class Settings(BaseSettings):
     @field_validator("desk_lang")
     @classmethod
     def _valid_desk_lang(cls, value: str) -> str:
-        if value not in ("uk", "ru", "pl", "en"):
-            raise ValueError("DESK_LANG must be one of uk, ru, pl, en")
+        if value not in LANGS:
+            raise ValueError(f"DESK_LANG must be one of {', '.join(LANGS)}")
         return value
 
     def serve_problems(self) -> list[str]:

@@ -15,9 +15,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from babel.dates import get_month_names
 from rapidfuzz import fuzz, process
 
-from faq.content import LANGS, ContentProblem, KnowledgeBase, read_knowledge_base
+from faq.content import ContentProblem, KnowledgeBase, read_knowledge_base
+from faq.languages import LANGS
 
 REQUIRED_ENTRY_IDS: tuple[str, ...] = (
     "ukr-status", "ukr-status-check", "ukr-status-travel", "pesel-ukr", "diia-card", "cukr-card",
@@ -30,7 +32,7 @@ REQUIRED_ENTRY_IDS: tuple[str, ...] = (
     "benefit-800plus", "social-assistance", "collective-accommodation", "housing-rental",
     "legal-aid", "trusted-profile", "bank-account", "driving-licence", "residence-registration",
     "ukrainian-passport", "sworn-translation", "discrimination", "scams", "emergency-numbers",
-    "foreigners-office", "info-point-krakow", "about-project",
+    "foreigners-office", "info-point-krakow", "about-project", "first-steps", "what-changed",
 )  # fmt: skip
 """The entry ids fixed by ``shared/CONTENT.md``: never renamed once published."""
 
@@ -39,6 +41,8 @@ MAX_ANSWER_CHARS = 3_500
 """Leaves room in Telegram's 4,096 for the date footer, sources and buttons (Viber: 7,000)."""
 MAX_TITLE_CHARS = 40
 DEFAULT_MAX_AGE_DAYS = 180
+MAX_REVIEW_DAYS = 366
+"""``review_by`` is at most a year after ``last_verified``."""
 NEAR_DUPLICATE_SCORE = 92.0
 """Levenshtein ratio (0-100) above which questions of two entries look like one question."""
 
@@ -221,6 +225,108 @@ def _check_entry(
         )
     if len(set(entry.related)) != len(entry.related):
         problem("related", "an id is listed twice", "warning")
+    out.extend(_check_review_by(kb, entry_id, today))
+    for lang in LANGS:
+        for found, date in past_deadlines(entry.answer.get(lang), lang, today):
+            problem(
+                f"answer.{lang}",
+                f"past deadline: {found!r} ({date.isoformat()}) is before {today.isoformat()}; "
+                "say what it means now",
+                "warning",
+            )
+    return out
+
+
+def _check_review_by(kb: KnowledgeBase, entry_id: str, today: dt.date) -> list[ContentProblem]:
+    entry = kb.entries[entry_id]
+    where = _where(kb, entry_id, "review_by")
+    if entry.review_by is None:
+        return [
+            ContentProblem(
+                where,
+                "missing: the date by which the entry must be checked again "
+                "(the earliest date something it states stops being true)",
+            )
+        ]
+    if entry.review_by < entry.last_verified:
+        return [ContentProblem(where, f"{entry.review_by} is before last_verified")]
+    if (entry.review_by - entry.last_verified).days > MAX_REVIEW_DAYS:
+        return [
+            ContentProblem(
+                where,
+                f"{entry.review_by} is more than a year after last_verified {entry.last_verified}",
+            )
+        ]
+    if entry.is_stale(today):
+        return [
+            ContentProblem(
+                where,
+                f"review_by {entry.review_by} has passed: check the entry against its sources, "
+                "then move last_verified and review_by on",
+                "warning",
+            )
+        ]
+    return []
+
+
+# Words that make the date after them a deadline ("до 31 серпня 2026", "by 31 August 2026").
+# Dates themselves are read with babel's month names (below), in the form a date takes after a
+# day number (Ukrainian, Russian and Polish genitive: "серпня", "августа", "sierpnia").
+DEADLINE_WORDS: dict[str, tuple[str, ...]] = {
+    "uk": ("до", "не пізніше", "не пізніше ніж", "не пізніш", "термін", "строк", "дедлайн"),
+    "ru": ("до", "не позднее", "не позже", "срок", "дедлайн"),
+    "pl": ("do", "najpóźniej", "nie później niż", "termin", "przed"),
+    "en": ("by", "until", "till", "before", "no later than", "deadline", "due"),
+}
+
+
+@dataclass(frozen=True)
+class _DatePattern:
+    regex: re.Pattern[str]
+    months: dict[str, int]
+
+
+_DATE_PATTERNS: dict[str, _DatePattern] = {}
+
+
+def _date_pattern(lang: str) -> _DatePattern:
+    """A deadline word, then a date: day, month by name (babel, ``lang``) or number, year."""
+    if lang not in _DATE_PATTERNS:
+        months: dict[str, int] = {}
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                for number, name in get_month_names(width, context=context, locale=lang).items():
+                    months[name.casefold().rstrip(".")] = number
+        names = "|".join(re.escape(n) for n in sorted(months, key=len, reverse=True))
+        words = "|".join(
+            re.escape(w).replace(r"\ ", r"\s+")
+            for w in sorted(DEADLINE_WORDS[lang], key=len, reverse=True)
+        )
+        regex = re.compile(
+            rf"(?<!\w)(?:{words})\s+(?:the\s+|dnia\s+)?"
+            rf"(?P<day>\d{{1,2}})(?:\s*(?P<month>{names})\.?|\.(?P<mnum>\d{{1,2}})\.)"
+            rf"\s*(?P<year>\d{{4}})(?!\d)",
+            re.IGNORECASE,
+        )
+        _DATE_PATTERNS[lang] = _DatePattern(regex, months)
+    return _DATE_PATTERNS[lang]
+
+
+def past_deadlines(text: str, lang: str, today: dt.date) -> list[tuple[str, dt.date]]:
+    """Dates in ``text`` that stand after a deadline word and are before ``today``."""
+    pattern = _date_pattern(lang)
+    out = []
+    for match in pattern.regex.finditer(text.replace("**", "")):
+        if match["month"] is not None:
+            month = pattern.months[match["month"].casefold()]
+        else:
+            month = int(match["mnum"])
+        try:
+            date = dt.date(int(match["year"]), month, int(match["day"]))
+        except ValueError:
+            continue
+        if date < today:
+            out.append((" ".join(match.group(0).split()), date))
     return out
 
 

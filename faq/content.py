@@ -30,10 +30,8 @@ from pydantic import (
     field_validator,
 )
 
-LANGS: tuple[str, ...] = ("uk", "ru", "pl", "en")
-"""Languages of the bot, most used first."""
+from faq.languages import LANGS
 
-Lang = Literal["uk", "ru", "pl", "en"]
 Topic = Literal["stay", "work", "health", "education", "social", "life", "contacts"]
 TOPICS: tuple[str, ...] = ("stay", "work", "health", "education", "social", "life", "contacts")
 Audience = Literal["ukr-status", "residence-card", "other-tcn", "all"]
@@ -91,8 +89,16 @@ class Entry(_Strict):
     sources: list[NonEmpty] = Field(min_length=1)
     valid_as_of: dt.date
     last_verified: dt.date
+    review_by: dt.date | None = None
+    """When the entry must be looked at again: the earliest date on which something it states
+    stops being true (a deadline, a yearly amount), at most a year after ``last_verified``.
+    Required by ``otwarta content check``; past it, the bot says the answer may be out of date."""
     escalate: bool = False
     related: list[EntryId] = Field(default_factory=list)
+
+    def is_stale(self, today: dt.date) -> bool:
+        """``True`` once ``review_by`` has passed: the answer may no longer be true."""
+        return self.review_by is not None and today > self.review_by
 
     @field_validator("audience", mode="before")
     @classmethod

@@ -19,7 +19,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
-from faq.content import LANGS, KnowledgeBase
+from faq.content import KnowledgeBase
+from faq.languages import LANGS
 from faq.matcher import Candidate, Matcher, MatchResult, load_matcher
 
 FORM_TAGS = frozenset({"clean", "typo", "translit", "layout", "surzhyk"})

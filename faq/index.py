@@ -22,7 +22,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from faq.config import MatcherConfig
-from faq.content import LANGS, KnowledgeBase
+from faq.content import KnowledgeBase
+from faq.languages import LANGS
 from faq.lexicon import STOP_WORDS
 from faq.text import skeleton, stem, term_of, words
 

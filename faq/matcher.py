@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from faq.config import DEFAULT_CONFIG, MatcherConfig
-from faq.content import LANGS, KnowledgeBase, load_knowledge_base
+from faq.content import KnowledgeBase, load_knowledge_base
 from faq.index import Index, Resolved
 from faq.intents import IntentDetector
+from faq.languages import LANGS
 from faq.reading import Reading, detect_language, read
+from faq.text import skeleton
 
 Decision = Literal["answer", "clarify", "handoff"]
 
@@ -49,6 +51,10 @@ class MatchResult:
     """``None`` for a question; ``human``, ``greeting``, ``thanks`` or ``urgent``."""
     offered: tuple[str, ...] = ()
     """Entry ids to show: the answer's entry, or up to three for a clarification."""
+    urgent_kind: str | None = None
+    """For ``intent == "urgent"``, what the emergency is (:data:`faq.intents.URGENT_KINDS`:
+    ``medical``, ``suicide``, ``violence``, ``danger``, ``trafficking``, ``arrest``,
+    ``shelter``); else ``None``. The candidates are ranked as for any question."""
     debug: Mapping[str, Any] = field(default_factory=dict, compare=False)
     elapsed_ms: float = field(default=0.0, compare=False)
 
@@ -62,6 +68,7 @@ class MatchResult:
             "intent": self.intent,
             "lang": self.lang,
             "offered": list(self.offered),
+            "urgent_kind": self.urgent_kind,
             "candidates": [
                 {"id": c.entry_id, "score": round(c.score, 4)} for c in self.candidates[:top]
             ],
@@ -78,6 +85,21 @@ class Matcher:
         self.config = config
         self.index = Index(kb, config)
         self.intents = IntentDetector()
+        # Layout repair knows danger words (their skeletons); only a word with letters of
+        # one language (і, ы ...) that the knowledge base does not give to another language
+        # also tells the language.
+        lexicon = self.index.lexicon
+        for lang, danger_words in self.intents.urgent.surface_words().items():
+            others = set().union(*(lexicon.words[lg] for lg in lexicon.words if lg != lang))
+            for word in danger_words:
+                if word in others:
+                    continue
+                if any(ch in "ієїґыэъ" for ch in word):
+                    lexicon.add(lang, (word,))
+                else:
+                    lexicon.skeletons[lang].add(skeleton(word))
+        lexicon.freeze()
+        self.intents.urgent.know(self.index.keys)
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -103,6 +125,7 @@ class Matcher:
             result.lang,
             result.intent,
             result.offered,
+            result.urgent_kind,
             result.debug,
             elapsed,
         )
@@ -110,7 +133,7 @@ class Matcher:
     def _match(self, text: str, lang: str | None) -> MatchResult:
         lexicon = self.index.lexicon
         reading = read(text, lexicon)
-        intent = self.intents.detect(reading.tokens)
+        intent, urgent_kind = self.intents.classify(reading.tokens)
         debug: dict[str, Any] = {"tokens": list(reading.tokens)}
         if reading.layout:
             debug["layout"] = reading.layout
@@ -122,7 +145,7 @@ class Matcher:
         reply_lang = lang if lang in LANGS else detect_language(reading, lexicon, best_unit_lang)
         candidates = tuple(Candidate(self.index.entry_ids[e], s) for e, s in scored)
         decision, offered = self._decide(candidates)
-        return MatchResult(decision, candidates, reply_lang, intent, offered, debug)
+        return MatchResult(decision, candidates, reply_lang, intent, offered, urgent_kind, debug)
 
     def _decide(self, candidates: tuple[Candidate, ...]) -> tuple[Decision, tuple[str, ...]]:
         cfg = self.config
@@ -145,7 +168,7 @@ class Matcher:
         index, cfg = self.index, self.config
         resolved: list[Resolved] = []
         seen: set[str] = set()
-        for token in reading.tokens:
+        for token in reading.question or reading.tokens:
             if token not in seen:
                 seen.add(token)
                 r = index.resolve(token)

@@ -16,16 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from faq.index import Lexicon
+from faq.languages import LANGS
+from faq.lexicon import CHILD_WORDS, INTRO_PHRASES, KIN_WORDS, SOCIAL_PHRASES
 from faq.text import (
     MAX_TOKENS,
     clip,
     has_cyrillic,
+    key_of,
     layout_convert,
     looks_like_layout_token,
     normalize,
     reverse_layout_convert,
+    sanitize,
     skeleton,
     tokenize,
+    words,
 )
 
 UK_LETTERS = frozenset("ієїґ")
@@ -44,6 +49,10 @@ class Reading:
     reverse slip, else ``None``."""
     distinctive: str | None
     """Language told by letters only one language has (і/ы/ą ...), if any."""
+    question: tuple[str, ...] = ()
+    """The tokens the question is made of: :attr:`tokens` without greetings, thanks,
+    politeness, a self-introduction and people's names (:func:`question_tokens`); empty when
+    nothing else is left."""
 
 
 _PUNCT_EDGES = '?!/()"«»…'
@@ -123,11 +132,91 @@ def _vocabulary_votes(token: str, lexicon: Lexicon, langs: tuple[str, ...]) -> l
 
 def read(text: str, lexicon: Lexicon) -> Reading:
     """Tokens of ``text`` after layout repair, and what its letters say about its language."""
+    text = sanitize(text)
     raw_words = clip(text).split()
     repaired, layout = _repair_layout(raw_words, lexicon)
     normalized = normalize(" ".join(repaired))
     tokens = tuple(tokenize(normalized, MAX_TOKENS))
-    return Reading(tokens, layout, _distinctive_language(normalize(text) if layout else normalized))
+    question = question_tokens(tokens, _names(repaired), lexicon)
+    return Reading(
+        tokens,
+        layout,
+        _distinctive_language(normalize(text) if layout else normalized),
+        question,
+    )
+
+
+# --- the question inside the politeness ------------------------------------------------------
+
+
+def _phrases(texts: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    keyed = {tuple(key_of(t) for t in words(text)) for text in texts}
+    return tuple(sorted((p for p in keyed if p), key=len, reverse=True))
+
+
+_SOCIAL = _phrases(SOCIAL_PHRASES)
+_INTRO = _phrases(INTRO_PHRASES)
+
+
+def _by_start(phrases: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:  # longest first, as given
+        out.setdefault(phrase[0], []).append(phrase)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+_SOCIAL_STARTS = _by_start(_SOCIAL)
+_INTRO_STARTS = _by_start(_INTRO)
+_KIN = frozenset(key_of(t) for t in words(KIN_WORDS))
+_AS_CHILD = {t: child for child, forms in CHILD_WORDS.items() for t in words(forms)}
+_SENTENCE_END = ".!?"
+
+
+def _names(raw_words: list[str]) -> frozenset[str]:
+    """Tokens of capitalised words inside a sentence (not its first word): maybe names."""
+    out: set[str] = set()
+    first = True
+    for word in raw_words:
+        core = word.strip(_PUNCT_EDGES + ",;:.")
+        if core[:1].isupper() and not first and not core.isupper():
+            out.update(tokenize(normalize(core)))
+        first = word.endswith(tuple(_SENTENCE_END))
+    return frozenset(out)
+
+
+def _unknown(token: str, lexicon: Lexicon) -> bool:
+    return not token.isdigit() and skeleton(token) not in lexicon.all_skeletons
+
+
+def question_tokens(
+    tokens: tuple[str, ...], names: frozenset[str], lexicon: Lexicon
+) -> tuple[str, ...]:
+    """``tokens`` without greetings, thanks and politeness (:data:`SOCIAL_PHRASES`), a
+    self-introduction with the name after it (:data:`INTRO_PHRASES`), and names: an unknown
+    word after a kinship word ("для доньки Марічки") or capitalised inside a sentence."""
+    keys = [key_of(t) for t in tokens]
+    drop: set[int] = set()
+    for starts, is_intro in ((_INTRO_STARTS, True), (_SOCIAL_STARTS, False)):
+        for i, key in enumerate(keys):
+            for phrase in starts.get(key, ()):
+                n = len(phrase)
+                if any(j in drop for j in range(i, i + n)) or tuple(keys[i : i + n]) != phrase:
+                    continue
+                drop.update(range(i, i + n))
+                if is_intro:
+                    end = i + n
+                    if end < len(tokens):
+                        drop.add(end)  # the name
+                    if end + 1 < len(tokens) and (
+                        tokens[end + 1] in names and _unknown(tokens[end + 1], lexicon)
+                    ):
+                        drop.add(end + 1)  # and a surname
+    for i, token in enumerate(tokens):
+        if i in drop or not _unknown(token, lexicon):
+            continue
+        if token in names or (i > 0 and keys[i - 1] in _KIN):
+            drop.add(i)
+    return tuple(_AS_CHILD.get(t, t) for i, t in enumerate(tokens) if i not in drop)
 
 
 def _distinctive_language(normalized: str) -> str | None:
@@ -177,7 +266,7 @@ def detect_language(reading: Reading, lexicon: Lexicon, hint: str | None = None)
     return _hint_or(hint, LANG_ORDER)
 
 
-LANG_ORDER = ("uk", "ru", "pl", "en")
+LANG_ORDER = LANGS
 
 
 def _hint_or(hint: str | None, allowed: tuple[str, ...]) -> str:

@@ -27,7 +27,12 @@ MAX_TOKENS = 120
 # --- normalisation -------------------------------------------------------------------------
 
 _APOSTROPHES = "'ʼ’‘`´′ʹʻ＇"
-_DELETE = str.maketrans({ch: None for ch in _APOSTROPHES + "\u00ad\u200b\u200c\u200d\u2060"})
+INVISIBLE = "\u00ad\u034f\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
+"""Characters that never show and may sit inside a word (soft hyphen, zero-width space and
+joiners, word joiner, byte-order mark ...): deleted, so ``пе\u200bсель`` is ``песель``."""
+_INVISIBLE = str.maketrans({ch: None for ch in INVISIBLE})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_DELETE = str.maketrans({ch: None for ch in _APOSTROPHES})
 _FOLD = str.maketrans({"ё": "е"})
 _PLUS = re.compile(r"(\d)\s*\+")
 _TOKEN = re.compile(r"[^\W_]+")
@@ -42,6 +47,16 @@ def clip(text: str) -> str:
     return text[:half] + " " + text[-half:]
 
 
+def sanitize(text: str) -> str:
+    """Text any later step can handle: invisible characters deleted (they must not split a
+    word), lone surrogates (not encodable as UTF-8) replaced by a space, NUL and other control
+    characters kept for :func:`normalize` to turn into spaces."""
+    text = text.translate(_INVISIBLE)
+    if not text.isascii() and _SURROGATE.search(text):
+        text = _SURROGATE.sub(" ", text)
+    return text
+
+
 def _clean_controls(text: str) -> str:
     # Control and format characters become spaces (a NUL or RTL mark must not glue words).
     if text.isprintable():
@@ -54,7 +69,7 @@ def normalize(text: str, bounded: bool = True) -> str:
 
     ``bounded`` clips huge messages (:func:`clip`); the knowledge base is read whole.
     """
-    text = _clean_controls(clip(text) if bounded else text)
+    text = _clean_controls(sanitize(clip(text) if bounded else text))
     text = unicodedata.normalize("NFKC", text).casefold()
     text = text.translate(_DELETE).translate(_FOLD)
     return _PLUS.sub(r"\1 plus ", text)

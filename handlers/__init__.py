@@ -9,7 +9,9 @@ One obvious place for each part:
 - :mod:`handlers.menu` -- topics -> entries -> answers; :mod:`handlers.answers` renders one
   answer (audience note, freshness footer, sources, buttons);
 - :mod:`handlers.questions` -- free text through the matcher; :mod:`handlers.feedback` -- 👍/👎;
-- :mod:`handlers.handoff` -- the one seam to the consultant desk (:class:`~handlers.handoff.Desk`);
+- :mod:`handlers.handoff` -- the one seam to the consultant desk (``ctx.desk``, a
+  :class:`~handlers.context.Desk`); what a handoff is (reason, request) in
+  :mod:`handlers.handoff_model`;
 - :mod:`handlers.media`, :mod:`handlers.help`, :mod:`handlers.privacy` (/privacy, /forget);
 - :mod:`handlers.ids` -- the button-id scheme; :mod:`handlers.ui` -- shared buttons and menus.
 """

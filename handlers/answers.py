@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
 
+from bot import metrics
 from bot.i18n import N_
 from faq.content import is_url
 from handlers import ids
-from handlers.handoff import HandoffReason, consultant_button
+from handlers.handoff import consultant_button
+from handlers.handoff_model import HandoffReason
 from handlers.model import Button
 from handlers.ui import entry_button, lang_of, menu_button
 
@@ -31,6 +34,9 @@ AUDIENCE_PHRASES: dict[str, str] = {
 }
 
 MAX_RELATED = 4
+
+CONTENT_TIMEZONE = ZoneInfo("Europe/Warsaw")
+"""Review dates are Polish calendar dates (the law they follow is Polish)."""
 
 
 def audience_note(ctx: TurnContext, entry: Entry) -> str | None:
@@ -77,6 +83,15 @@ def send_answer(ctx: TurnContext, entry: Entry, query_id: int | None = None) -> 
     note = audience_note(ctx, entry)
     if note:
         parts.append(note)
+    stale = entry.is_stale(ctx.now.astimezone(CONTENT_TIMEZONE).date())
+    if stale:
+        metrics.STALE_ANSWERS.labels(entry=entry.id).inc()
+        parts.append(
+            _(
+                "⚠️ This answer may be out of date: its review date has passed. "
+                "A consultant can check it for you."
+            )
+        )
     parts.append(entry.answer.get(lang))
     parts.append(freshness_footer(ctx, entry))
     if query_id is not None:
@@ -90,7 +105,7 @@ def send_answer(ctx: TurnContext, entry: Entry, query_id: int | None = None) -> 
                 Button("👎", ids.feedback(query_id, False)),
             ]
         )
-    if entry.escalate:
+    if entry.escalate or stale:
         rows.append([consultant_button(ctx, HandoffReason.ESCALATE, entry.id)])
     related = [r for r in entry.related if r in ctx.kb.entries and r != entry.id][:MAX_RELATED]
     rows.extend([entry_button(ctx, ctx.kb.entries[r])] for r in related)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.i18n import normalize_language
 from handlers.model import Address, Button, IncomingEvent, Reply
@@ -17,7 +17,7 @@ from handlers.model import Address, Button, IncomingEvent, Reply
 if TYPE_CHECKING:
     from faq.content import KnowledgeBase
     from faq.matcher import Matcher
-    from handlers.handoff import Desk
+    from handlers.handoff_model import HandoffRequest
 
 
 @dataclass
@@ -83,8 +83,9 @@ class TurnContext:
     translator_for: TranslatorFactory
     now: dt.datetime
     replies: list[Reply] = field(default_factory=list)
-    desk: Desk = field(default_factory=lambda: _not_configured_desk())
-    """The consultant desk handoffs go to (:mod:`handlers.handoff`); none configured by default."""
+    desk: Desk | None = None
+    """The consultant desk handoffs go to (:mod:`handlers.handoff`); ``None``: none configured
+    (:class:`handlers.handoff.NotConfiguredDesk` answers then)."""
 
     @property
     def t(self) -> Translator:
@@ -102,18 +103,32 @@ class TurnContext:
         address: Address | None = None,
         **meta: str,
     ) -> None:
+        """A reply (to the person, unless ``address`` says otherwise), in their language."""
         rows = tuple(tuple(row) for row in (buttons or []) if row)
+        to = address or self.event.address
         self.replies.append(
             Reply(
-                address or self.event.address, text, rows, meta={k: str(v) for k, v in meta.items()}
+                to,
+                text,
+                rows,
+                meta={k: str(v) for k, v in meta.items()},
+                lang=self.t.lang if to == self.event.address else None,
             )
         )
 
 
-def _not_configured_desk() -> Desk:
-    from handlers.handoff import NotConfiguredDesk  # handoff imports this module
+@runtime_checkable
+class Desk(Protocol):
+    """Where consultants work. Implementations reply to the person themselves (``ctx.reply``)."""
 
-    return NotConfiguredDesk()
+    @property
+    def is_configured(self) -> bool:
+        """``False`` when there is no consultant desk (no ``CONSULTANT_CHAT_ID``)."""
+        ...
+
+    async def open_ticket(self, ctx: TurnContext, request: HandoffRequest) -> None:
+        """Open (or reuse) the person's ticket; tell them, in their language, what happens next."""
+        ...
 
 
 class TranslatorFactory(Protocol):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from handlers import ids
-from handlers.handoff import HandoffReason, offer_consultant
+from handlers.handoff import offer_consultant
+from handlers.handoff_model import HandoffReason
 from handlers.ids import StaleButton
 from handlers.ui import menu_button
 

@@ -3,7 +3,8 @@
 Every path that ends with "talk to a person" comes here: the "Talk to a consultant" buttons
 (after "I don't know", after 👎, on answers marked ``escalate``), ``/consultant``, the matcher's
 ``human`` intent, and urgent messages. They build a :class:`HandoffRequest` and call
-:func:`start_handoff`, which asks ``ctx.desk`` (a :class:`Desk`) to open a ticket.
+:func:`start_handoff`, which asks ``ctx.desk`` (a :class:`~handlers.context.Desk`) to open a
+ticket.
 
 The desk owns what happens next and what the person is told. Until a desk is configured
 (the next issue: a Telegram forum group with one topic per ticket), :class:`NotConfiguredDesk`
@@ -12,11 +13,10 @@ says so honestly and lists the region's contact points from ``content/contacts.y
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from handlers import ids
+from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.ids import StaleButton
 from handlers.model import Button
 from handlers.ui import entry_button, lang_of, menu_button
@@ -29,16 +29,6 @@ EMERGENCY_ENTRY = "emergency-numbers"
 """The knowledge-base entry with the emergency and crisis numbers (``shared/CONTENT.md``)."""
 
 
-class HandoffReason(enum.StrEnum):
-    """Why the person is talking to a consultant (the desk shows it on the ticket)."""
-
-    REQUESTED = "request"  # they asked: button, /consultant, "I want a person"
-    NO_ANSWER = "unknown"  # the bot did not know ("I don't know", "none of these")
-    ESCALATE = "escalate"  # after an answer whose entry says a consultant should follow up
-    NOT_HELPFUL = "feedback"  # after 👎
-    URGENT = "urgent"  # the message read as an emergency
-
-
 # One letter per reason in button ids (``h:<code>[:<ref>]``); URGENT never comes from a button.
 _CODES: dict[HandoffReason, str] = {
     HandoffReason.REQUESTED: "r",
@@ -47,38 +37,6 @@ _CODES: dict[HandoffReason, str] = {
     HandoffReason.NOT_HELPFUL: "d",
 }
 _REASONS = {code: reason for reason, code in _CODES.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class HandoffRequest:
-    """What the desk needs to open a ticket: why, how urgent, and what it is about.
-
-    ``query_id`` is the logged question (``ctx.store.log_query``, scrubbed) the request
-    follows, if any; ``entry_id`` the answer it follows, if any. ``question`` and
-    ``candidates`` are set when the handoff comes in the same turn as the person's words
-    (``question`` is their raw text: the desk scrubs it before storing, as the query log does).
-    """
-
-    reason: HandoffReason
-    urgent: bool = False
-    query_id: int | None = None
-    entry_id: str | None = None
-    question: str | None = None
-    candidates: tuple[tuple[str, float], ...] = ()
-
-
-@runtime_checkable
-class Desk(Protocol):
-    """Where consultants work. Implementations reply to the person themselves (``ctx.reply``)."""
-
-    @property
-    def is_configured(self) -> bool:
-        """``False`` when there is no consultant desk (no ``CONSULTANT_CHAT_ID``)."""
-        ...
-
-    async def open_ticket(self, ctx: TurnContext, request: HandoffRequest) -> None:
-        """Open (or reuse) the person's ticket; tell them, in their language, what happens next."""
-        ...
 
 
 class NotConfiguredDesk:
@@ -136,7 +94,8 @@ def _format_contact(ctx: TurnContext, point: ContactPoint) -> str:
 
 async def start_handoff(ctx: TurnContext, request: HandoffRequest) -> None:
     """Hand the conversation to the consultant desk (the only way handlers do it)."""
-    await ctx.desk.open_ticket(ctx, request)
+    desk = ctx.desk if ctx.desk is not None else NotConfiguredDesk()
+    await desk.open_ticket(ctx, request)
 
 
 def consultant_button(
@@ -181,33 +140,79 @@ async def on_command(ctx: TurnContext) -> None:
     await start_handoff(ctx, HandoffRequest(HandoffReason.REQUESTED))
 
 
+SHELTER_CONTACT = "night-shelter"
+"""The contact point (``content/contacts.yaml``) whose phone leads the "nowhere to sleep
+tonight" reply."""
+SHELTER_ENTRIES = ("collective-accommodation", "social-assistance")
+
+
+def _urgent_lead(ctx: TurnContext, kind: str | None) -> tuple[str, list[list[Button]]] | None:
+    """The first lines of an urgent reply for its kind, with the number that fits first."""
+    _ = ctx.t.gettext
+    if kind == "shelter":
+        point = next((c for c in ctx.kb.contacts.contacts if c.id == SHELTER_CONTACT), None)
+        if point is None or not point.phone:
+            return None
+        lang = lang_of(ctx)
+        text = _("🏠 Nowhere to sleep tonight? Call **{phone}** ({name}).").format(
+            phone=point.phone, name=point.name.get(lang)
+        )
+        if point.note is not None:
+            text += "\n" + point.note.get(lang)
+        text += "\n\n" + _("If anyone is in danger or out in the cold with children, call **112**.")
+        rows = [
+            [entry_button(ctx, ctx.kb.entries[e])] for e in SHELTER_ENTRIES if e in ctx.kb.entries
+        ]
+        return text, rows
+    if kind == "medical":
+        return (
+            _(
+                "🚑 Call **112** now, or **999** for an ambulance. Say first where you are, "
+                "then what happened, and don't hang up first."
+            ),
+            [],
+        )
+    return None
+
+
 async def urgent(
     ctx: TurnContext,
     query_id: int | None,
     question: str | None = None,
     candidates: tuple[tuple[str, float], ...] = (),
+    kind: str | None = None,
 ) -> None:
-    """An emergency: the numbers first, at once, then an urgent handoff.
+    """An emergency: the right number first, at once, then an urgent handoff.
 
-    The only number in the UI text is 112 (the EU-wide one); every other number comes from the
-    knowledge base's ``emergency-numbers`` entry, which editors verify.
+    ``kind`` is the matcher's ``urgent_kind``: a medical emergency leads with 112 and 999,
+    nowhere to sleep tonight with the shelter line of ``content/contacts.yaml``, every other
+    kind with 112. The only numbers in UI text are 112 and 999 (the EU-wide and the Polish
+    ambulance ones); every other number comes from the knowledge base, which editors verify.
     """
     _ = ctx.t.gettext
     lang = lang_of(ctx)
-    text = _(
-        "🚨 If someone's life or health is in danger, call **112** now. "
-        "It's free and works from any phone."
-    )
-    rows = []
-    emergency = ctx.kb.entries.get(EMERGENCY_ENTRY)
-    if emergency is not None:
-        text += "\n\n" + emergency.answer.get(lang)
-        rows = [
-            [entry_button(ctx, ctx.kb.entries[related])]
-            for related in emergency.related
-            if related in ctx.kb.entries
-        ]
-    ctx.reply(text, rows, kind="urgent")
+    lead = _urgent_lead(ctx, kind)
+    if lead is not None and kind == "shelter":
+        text, rows = lead
+    else:
+        text = (
+            lead[0]
+            if lead is not None
+            else _(
+                "🚨 If someone's life or health is in danger, call **112** now. "
+                "It's free and works from any phone."
+            )
+        )
+        rows = []
+        emergency = ctx.kb.entries.get(EMERGENCY_ENTRY)
+        if emergency is not None:
+            text += "\n\n" + emergency.answer.get(lang)
+            rows = [
+                [entry_button(ctx, ctx.kb.entries[related])]
+                for related in emergency.related
+                if related in ctx.kb.entries
+            ]
+    ctx.reply(text, rows, kind="urgent", urgent=kind or "other")
     await start_handoff(
         ctx,
         HandoffRequest(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers.handoff import HandoffReason, offer_consultant
+from handlers.handoff import offer_consultant
+from handlers.handoff_model import HandoffReason
 
 if TYPE_CHECKING:
     from handlers.context import TurnContext

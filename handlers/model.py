@@ -111,10 +111,6 @@ class IncomingEvent:
     message_id: str | None = None  # the platform's id of the message (for replies/edits)
 
 
-class ButtonStyle(enum.StrEnum):
-    INLINE = "inline"  # attached to the message (Telegram inline keyboard, Viber keyboard)
-
-
 @dataclass(frozen=True, slots=True)
 class Button:
     """A button: ``id`` is short and opaque (<= 64 bytes UTF-8), never FAQ text.
@@ -132,6 +128,10 @@ class Reply:
     """A message to send. ``text`` uses the content's light markup (see ``faq.content``):
     **bold**, [label](https://url), "- " list lines; adapters render it per platform and
     split it where it exceeds the platform's limit.
+
+    ``lang`` is the language the reply is written in (the person's, for a reply to a person):
+    an adapter whose own parts of the message speak (Viber's bottom keyboard) uses it instead
+    of looking the person up on every send. ``None``: not known (a message to the desk).
     """
 
     address: Address
@@ -140,6 +140,9 @@ class Reply:
     media: Media | None = None  # relay a photo/document (the desk); ``text`` is the caption
     silent: bool = False
     meta: dict[str, str] = field(default_factory=dict)  # e.g. {"kind": "answer"} for metrics
+    lang: str | None = None
 
     def with_address(self, address: Address) -> Reply:
-        return Reply(address, self.text, self.buttons, self.media, self.silent, dict(self.meta))
+        return Reply(
+            address, self.text, self.buttons, self.media, self.silent, dict(self.meta), self.lang
+        )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.i18n import LANGS
+from faq.languages import LANGS
 from handlers import ids
 from handlers.answers import send_answer
-from handlers.handoff import HandoffReason, HandoffRequest, offer_consultant, start_handoff, urgent
+from handlers.handoff import offer_consultant, start_handoff, urgent
+from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.model import Button
 from handlers.start import privacy_button, privacy_notice_short
 from handlers.ui import entry_button, show_main_menu
@@ -39,7 +40,7 @@ async def on_text(ctx: TurnContext) -> None:
     _ = ctx.t.gettext
 
     if result.intent == "urgent":
-        await urgent(ctx, query_id, text, tuple(candidates))
+        await urgent(ctx, query_id, text, tuple(candidates), result.urgent_kind)
     elif result.intent == "human":
         await start_handoff(
             ctx,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.i18n import LANGS, N_, normalize_language
+from bot.i18n import N_, normalize_language
+from faq.languages import LANGS
 from handlers import ids
 from handlers.ids import StaleButton
 from handlers.model import Button

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.i18n import LANGS, LANGUAGE_NAMES
+from faq.languages import LANGS, LANGUAGE_NAMES
 from handlers import ids
 from handlers.model import Button
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.console import ConsoleSender, run_console
 from bot.db import Database
 from bot.db.models import QueryLog, User
 from bot.engine import ERROR_NOTICE, IdentityTranslator
+from bot.messengers.console import ConsoleSender, run_console
 from bot.settings import Settings
 from handlers.context import TurnContext
 from handlers.model import Button, EventKind, Platform, Reply

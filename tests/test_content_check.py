@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from bot.cli import main as cli
-from faq.check import REQUIRED_ENTRY_IDS, check_content, format_report
+from faq.check import REQUIRED_ENTRY_IDS, check_content, format_report, past_deadlines
 from faq.content import ContentError, load_knowledge_base
 
 TODAY = dt.date(2026, 11, 24)
@@ -39,6 +39,7 @@ def make_entry(entry_id: str, topic: str = "stay", **overrides: Any) -> dict[str
         "sources": ["https://www.gov.pl/web/udsc"],
         "valid_as_of": "2026-03-05",
         "last_verified": "2026-11-01",
+        "review_by": "2027-04-01",
         "escalate": False,
         "related": [],
     }
@@ -78,12 +79,12 @@ def test_complete_valid_base_passes(tmp_path: Path) -> None:
     assert report.errors == [], messages(report)
     assert report.warnings == [], messages(report)
     assert report.entries == len(REQUIRED_ENTRY_IDS)
-    assert messages(report).endswith("OK: 48 entries: 0 error(s), 0 warning(s)")
+    assert messages(report).endswith("OK: 50 entries: 0 error(s), 0 warning(s)")
 
 
 def test_missing_required_entries_are_listed(tmp_path: Path) -> None:
     report = check_content(write_kb(tmp_path, [make_entry("pesel-ukr")]), today=TODAY)
-    assert len([p for p in report.errors if "is missing" in p.message]) == 47
+    assert len([p for p in report.errors if "is missing" in p.message]) == 49
     assert "'ukr-status' is missing" in messages(report)
 
 
@@ -180,7 +181,7 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     good = full_kb(tmp_path / "good")
     result = runner.invoke(cli, ["content", "check", "--dir", str(good)])
     assert result.exit_code == 0, result.output
-    assert "OK: 48 entries" in result.output
+    assert "OK: 50 entries" in result.output
     bad = write_kb(tmp_path / "bad", [make_entry("pesel-ukr")])
     result = runner.invoke(cli, ["content", "check", "--dir", str(bad)])
     assert result.exit_code == 1
@@ -194,9 +195,112 @@ def test_strict_turns_warnings_into_failure(tmp_path: Path) -> None:
     entries = [make_entry(i) for i in REQUIRED_ENTRY_IDS]
     entries[0]["last_verified"] = "2020-01-01"
     entries[0]["valid_as_of"] = "2020-01-01"
+    entries[0]["review_by"] = "2020-06-01"
     write_kb(tmp_path, entries)
     runner = CliRunner()
     assert runner.invoke(cli, ["content", "check", "--dir", str(tmp_path)]).exit_code == 0
     assert (
         runner.invoke(cli, ["content", "check", "--dir", str(tmp_path), "--strict"]).exit_code == 1
     )
+
+
+# -- review dates -------------------------------------------------------------------------
+
+
+def test_review_by_is_required_and_at_most_a_year_after_last_verified(tmp_path: Path) -> None:
+    entries = [make_entry(i) for i in REQUIRED_ENTRY_IDS]
+    by_id = {e["id"]: e for e in entries}
+    del by_id["pesel-ukr"]["review_by"]
+    by_id["cukr-card"]["review_by"] = "2027-11-03"  # last_verified 2026-11-01 + 367 days
+    by_id["taxes"]["review_by"] = "2026-10-01"
+    by_id["diia-card"]["review_by"] = "2027-11-02"  # 366 days: still allowed
+    write_kb(tmp_path, entries)
+    report = check_content(tmp_path, today=TODAY)
+    errors = {p.where.split("/")[-1]: p.message for p in report.errors}
+    assert errors.keys() == {
+        "pesel-ukr.yaml: review_by",
+        "cukr-card.yaml: review_by",
+        "taxes.yaml: review_by",
+    }, messages(report)
+    assert errors["pesel-ukr.yaml: review_by"].startswith("missing")
+    assert "more than a year after last_verified" in errors["cukr-card.yaml: review_by"]
+    assert "before last_verified" in errors["taxes.yaml: review_by"]
+
+
+def test_passed_review_by_warns_and_fails_strict(tmp_path: Path) -> None:
+    entries = [make_entry(i) for i in REQUIRED_ENTRY_IDS]
+    entries[0]["review_by"] = "2026-11-20"
+    write_kb(tmp_path, entries)
+    report = check_content(tmp_path, today=TODAY)
+    assert report.errors == []
+    (warning,) = report.warnings
+    assert warning.where.endswith(f"{entries[0]['id']}.yaml: review_by")
+    assert "review_by 2026-11-20 has passed" in warning.message
+    # On the day itself the entry is still current.
+    assert check_content(tmp_path, today=dt.date(2026, 11, 20)).warnings == []
+    runner = CliRunner()
+    args = ["content", "check", "--dir", str(tmp_path)]
+    assert runner.invoke(cli, [*args, "--today", "2026-11-24"]).exit_code == 0
+    strict = runner.invoke(cli, [*args, "--strict", "--today", "2026-11-24"])
+    assert strict.exit_code == 1 and "has passed" in strict.output
+    assert runner.invoke(cli, [*args, "--strict", "--today", "2026-11-20"]).exit_code == 0
+
+
+def test_today_looks_ahead(tmp_path: Path) -> None:
+    """`--today` in the future shows what goes stale by then (here every entry, 2027-04-01)."""
+    full_kb(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["content", "check", "--dir", str(tmp_path), "--today", "2027-04-02"]
+    )
+    assert result.exit_code == 0
+    assert result.output.count("has passed") == len(REQUIRED_ENTRY_IDS)
+    bad = CliRunner().invoke(
+        cli, ["content", "check", "--dir", str(tmp_path), "--today", "2027-13-01"]
+    )
+    assert bad.exit_code != 0
+
+
+# -- past deadlines -----------------------------------------------------------------------
+
+PAST_DEADLINES = {
+    "uk": "Підтвердіть особу в ґміні **до 31 серпня 2026 р.**",
+    "ru": "Подтвердите личность в гмине до 31 августа 2026 г.",
+    "pl": "Potwierdź tożsamość w gminie najpóźniej 31 sierpnia 2026 r.",
+    "en": "Verify your identity at the municipal office by 31 August 2026.",
+}
+
+
+def test_past_deadlines_are_found_in_every_language(tmp_path: Path) -> None:
+    entries = [make_entry(i) for i in REQUIRED_ENTRY_IDS]
+    by_id = {e["id"]: e for e in entries}
+    by_id["pesel-ukr"]["answer"] = dict(PAST_DEADLINES)
+    write_kb(tmp_path, entries)
+    report = check_content(tmp_path, today=dt.date(2026, 12, 6))
+    past = {p.where.split(": ")[-1]: p.message for p in report.warnings}
+    assert set(past) == {"answer.uk", "answer.ru", "answer.pl", "answer.en"}, messages(report)
+    assert all(m.startswith("past deadline") and "(2026-08-31)" in m for m in past.values())
+    assert "'до 31 серпня 2026'" in past["answer.uk"]
+    assert "'by 31 August 2026'" in past["answer.en"]
+    # Before the date, the same text is fine.
+    assert check_content(tmp_path, today=dt.date(2026, 8, 31)).warnings == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "found"),
+    [
+        ("uk", "продовжено до 4 березня 2027 р.", None),  # a future date
+        ("uk", "з 5 березня 2026 р. діє новий закон", None),  # a past date, but no deadline
+        ("uk", "термін минув 31 серпня 2026 р.", None),  # said as past: no deadline word before
+        ("uk", "подати не пізніше 30 квітня 2026", "2026-04-30"),
+        ("ru", "до 1 января 2026 года", "2026-01-01"),
+        ("ru", "срок 15.03.2026", "2026-03-15"),  # numeric dates too
+        ("pl", "złóż wniosek do 30 kwietnia 2026 r.", "2026-04-30"),
+        ("pl", "termin 31 sie 2026", "2026-08-31"),  # babel's abbreviated month
+        ("en", "apply before 1 Feb 2026", "2026-02-01"),
+        ("en", "until 4 March 2027", None),
+        ("en", "by 31 February 2026", None),  # not a date
+    ],
+)
+def test_past_deadline_reading(lang: str, text: str, found: str | None) -> None:
+    result = past_deadlines(text, lang, dt.date(2026, 12, 6))
+    assert [d.isoformat() for _, d in result] == ([found] if found else [])

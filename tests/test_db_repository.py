@@ -24,6 +24,7 @@ def test_payload_round_trips_a_reply() -> None:
         media=Media(MediaKind.VOICE, ref="file", caption="c", mime_type="audio/ogg"),
         silent=True,
         meta={"kind": "relay", "ticket": "42"},
+        lang="ru",
     )
     assert reply_from_payload(address, reply_to_payload(reply)) == reply
     assert reply_from_payload(address, {"text": "old row"}) == Reply(address, "old row")

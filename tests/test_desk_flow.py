@@ -83,8 +83,8 @@ class DeskHarness:
             translator_for=translator_for,
             handler=self.runtime.handler(),
             clock=clock,
+            flood_exempt=self.runtime.flood_exempt,  # as serve builds it
         )
-        self.engine.flood_exempt = self.runtime.flood_exempt  # as DeskRuntime.start does
         self.seen_outbox = 0
 
     # -- events --------------------------------------------------------------------------

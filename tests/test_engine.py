@@ -4,6 +4,7 @@ transaction, flood control, /forget, and what reaches the query log."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
@@ -110,6 +111,21 @@ async def test_event_runs_the_turn_and_queues_the_reply(db: Database, clock: Clo
     assert message.payload["text"] == "echo: як отримати песель"
     assert message.payload["buttons"] == [[{"label": "👍", "id": "fb:1"}]]
     assert await count(db, ProcessedEvent) == 1
+
+
+async def test_a_reply_to_the_person_carries_their_language(db: Database, clock: Clock) -> None:
+    """What the outbox keeps for the sender (Viber's keyboard speaks it): the phone's language
+    until the person chooses one, then theirs, changed in the very turn that changes it."""
+    engine = make_engine(db, Recorder(), clock)
+    choose = dataclasses.replace(
+        event("u2", "/lang pl", kind=EventKind.COMMAND, command="lang"), args=("pl",)
+    )
+    assert await engine.process(event("u1", "hi"))  # the phone says "uk"
+    assert await engine.process(choose)
+    assert await engine.process(event("u3", "and now?"))
+    async with db.sessions() as session:
+        rows = await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        assert [row.payload.get("lang") for row in rows] == ["uk", "pl", "pl"]
 
 
 async def test_duplicate_is_processed_once(db: Database, clock: Clock) -> None:

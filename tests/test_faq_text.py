@@ -11,6 +11,7 @@ from faq.text import (
     looks_like_layout_token,
     normalize,
     reverse_layout_convert,
+    sanitize,
     skeleton,
     tokenize,
     words,
@@ -144,3 +145,11 @@ def test_key_of_conflates_inflections(forms: tuple[str, ...]) -> None:
 def test_different_words_keep_different_keys() -> None:
     assert key_of("песель") != key_of("паспорт")
     assert key_of("віза") != key_of("вода")
+
+
+def test_sanitize_deletes_invisible_characters_and_lone_surrogates() -> None:
+    assert sanitize("пе\u200bсе\u00adль\ufeff") == "песель"
+    assert sanitize("a\ud800b") == "a b"
+    assert sanitize("a\x00b") == "a\x00b"  # controls are normalize's (they become spaces)
+    assert normalize("пе\u200cсель\x00так") == "песель так"
+    assert sanitize("plain text") == "plain text"

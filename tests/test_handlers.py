@@ -19,14 +19,16 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.i18n import LANGS, read_catalog, translator_for
+from bot.i18n import read_catalog, translator_for
 from bot.privacy import scrub
 from faq import build_matcher
 from faq.content import KnowledgeBase, load_knowledge_base
+from faq.languages import LANGS
 from faq.matcher import Matcher
 from handlers import ids
-from handlers.context import TurnContext, UserState
-from handlers.handoff import Desk, HandoffReason, HandoffRequest, NotConfiguredDesk
+from handlers.context import Desk, TurnContext, UserState
+from handlers.handoff import NotConfiguredDesk
+from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.model import (
     Address,
     Button,
@@ -263,6 +265,22 @@ CONTACTS = [
             "en": "INFO.OPT line",
         },
         "phone": "+48 12 210 20 20",
+    },
+    {
+        "id": "night-shelter",
+        "name": {
+            "uk": "Нічліг сьогодні",
+            "ru": "Ночлег сегодня",
+            "pl": "Nocleg na dziś",
+            "en": "A bed tonight",
+        },
+        "phone": "986",
+        "note": {
+            "uk": "Допоможуть дістатися до нічліжки.",
+            "ru": "Помогут добраться до ночлежки.",
+            "pl": "Pomogą dotrzeć do noclegowni.",
+            "en": "They help you reach a night shelter.",
+        },
     },
 ]
 
@@ -923,6 +941,71 @@ async def test_urgent_gives_the_numbers_at_once_then_an_urgent_handoff(
     (request,) = desk.tickets
     assert request.reason is HandoffReason.URGENT and request.urgent
     assert request.query_id == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("uk", "дитина впала і не дихає"),
+        ("ru", "у мужа сердечный приступ"),
+        ("pl", "dziecko nie oddycha"),
+        ("en", "my husband is having a heart attack"),
+    ],
+)
+async def test_a_medical_emergency_leads_with_112_and_999(
+    kb: KnowledgeBase, matcher: Matcher, lang: str, text: str
+) -> None:
+    desk = RecordingDesk()
+    person = await onboarded(kb, matcher, lang, desk=desk)
+    assert matcher.match(text, lang).urgent_kind == "medical"
+    emergency, ticket = await person.says(text)
+    assert emergency.meta == {"kind": "urgent", "urgent": "medical"}
+    first_line = emergency.text.splitlines()[0]
+    assert first_line.startswith("🚑") and "**112**" in first_line and "**999**" in first_line
+    assert first_line == tr(
+        lang,
+        "🚑 Call **112** now, or **999** for an ambulance. Say first where you are, "
+        "then what happened, and don't hang up first.",
+    )
+    assert kb.entry("emergency-numbers").answer.get(lang) in emergency.text
+    assert ticket.text == "ticket 1"
+    (request,) = desk.tickets
+    assert request.reason is HandoffReason.URGENT and request.urgent
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("uk", "нема де ночувати сьогодні з дітьми"),
+        ("ru", "негде ночевать сегодня с ребенком"),
+        ("pl", "nie mamy gdzie spać dzisiaj"),
+        ("en", "we have nowhere to sleep tonight"),
+    ],
+)
+async def test_nowhere_to_sleep_tonight_leads_with_the_shelter_line(
+    kb: KnowledgeBase, matcher: Matcher, lang: str, text: str
+) -> None:
+    desk = RecordingDesk()
+    person = await onboarded(kb, matcher, lang, desk=desk)
+    emergency, ticket = await person.says(text)
+    assert emergency.meta == {"kind": "urgent", "urgent": "shelter"}
+    shelter = next(c for c in kb.contacts.contacts if c.id == "night-shelter")
+    first_line = emergency.text.splitlines()[0]
+    assert first_line.startswith("🏠") and f"**{shelter.phone}**" in first_line
+    assert shelter.name.get(lang) in first_line
+    assert emergency.text.index(shelter.phone) < emergency.text.index("**112**")
+    assert ticket.text == "ticket 1"
+    (request,) = desk.tickets
+    assert request.urgent
+
+
+async def test_without_a_shelter_contact_nowhere_to_sleep_still_gets_112(
+    matcher: Matcher, tmp_path: Path
+) -> None:
+    bare = load_knowledge_base(write_kb(tmp_path, contacts=False))
+    person = await onboarded(bare, build_matcher(bare), "uk")
+    emergency, _ = await person.says("нема де ночувати сьогодні з дітьми")
+    assert emergency.text.startswith("🚨") and "**112**" in emergency.text.splitlines()[0]
 
 
 async def test_urgent_without_a_desk_still_lists_contacts(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 from test_handlers import Person, button_ids, onboarded, with_prefix
 
-from bot.i18n import LANGS, translator_for
+from bot.i18n import translator_for
 from faq import build_matcher
 from faq.content import KnowledgeBase, load_knowledge_base
+from faq.languages import LANGS
 from faq.matcher import Matcher
 from handlers import ids
 

@@ -15,8 +15,8 @@ from telegram_harness import echo_handler, running_bot, webhook_settings
 from bot.app import database_ready
 from bot.db import Database
 from bot.http import HttpServer
+from bot.messengers.telegram import SECRET_HEADER, WEBHOOK_PATH
 from bot.settings import Settings
-from bot.telegram import SECRET_HEADER, WEBHOOK_PATH
 
 
 def plain_settings(database_url: str) -> Settings:

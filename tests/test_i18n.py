@@ -16,13 +16,12 @@ from babel.messages.pofile import write_po
 
 from bot.i18n import (
     COMMANDS,
-    LANGS,
-    LANGUAGE_NAMES,
     command_descriptions,
     normalize_language,
     read_catalog,
     translator_for,
 )
+from faq.languages import LANGS, LANGUAGE_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -62,7 +62,7 @@ async def test_an_update_failing_poison_attempts_times_is_recorded_once(
     from test_telegram_intake import RecordingSink
 
     from bot import metrics
-    from bot.telegram import TelegramAdapter
+    from bot.messengers.telegram import TelegramAdapter
     from handlers.model import IncomingEvent
 
     outages = {"left": 4}

@@ -15,8 +15,8 @@ from telegram_double import BotApiDouble, FakeUser
 from telegram_harness import bot_settings, echo_handler, running_bot, webhook_settings
 
 from bot.db.engine import create_engine
+from bot.messengers.telegram import SECRET_HEADER, WEBHOOK_PATH
 from bot.settings import Settings
-from bot.telegram import SECRET_HEADER, WEBHOOK_PATH
 from handlers.context import TurnContext
 
 MODES = ["polling", "webhook"]

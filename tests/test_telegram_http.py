@@ -1,4 +1,4 @@
-"""PTB over aiohttp (bot/telegram_http.py): what reaches the server for plain and file
+"""PTB over aiohttp (bot/messengers/telegram/http.py): what reaches the server for plain and file
 methods, and how timeouts and network failures surface as PTB's own errors."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.telegram_http import AiohttpRequest
+from bot.messengers.telegram.http import AiohttpRequest
 
 TOKEN = "123456:" + "A" * 35
 

@@ -14,7 +14,7 @@ import pytest
 from telegram_double import BotApiDouble, FakeUser
 from telegram_harness import bot_settings
 
-from bot.telegram import TelegramAdapter
+from bot.messengers.telegram import TelegramAdapter
 from handlers.model import IncomingEvent
 
 
@@ -180,9 +180,11 @@ async def test_command_menu_in_four_languages_and_a_default(
     assert api.commands[("default", "")][1] == {"command": "menu", "description": "menu (en)"}
 
 
-async def test_real_command_descriptions_are_accepted(api: BotApiDouble) -> None:
+async def test_real_command_descriptions_are_accepted(
+    api: BotApiDouble, sink: RecordingSink
+) -> None:
     """bot.i18n.command_descriptions passes the Bot API's rules in every language."""
-    telegram = TelegramAdapter(bot_settings(api, "sqlite+aiosqlite:///unused.sqlite3"))
+    telegram = TelegramAdapter(bot_settings(api, "sqlite+aiosqlite:///unused.sqlite3"), sink)
     await telegram.initialize()
     try:
         failed = [c for c in api.calls_to("setMyCommands") if c.status != 200]

@@ -9,9 +9,10 @@ import pytest
 from telegram import Bot
 from telegram_double import BotApiDouble, FakeUser, parse_html, utf16_len
 
-import bot.telegram as tg
+from bot.markup import render_telegram_html
+from bot.messengers.telegram import TelegramSender
+from bot.messengers.telegram import sender as telegram_sender
 from bot.ports import MessageSender, PermanentFailure, RecipientGone, RetryLater, ThreadGone
-from bot.telegram import TelegramSender
 from handlers.model import Address, Button, Media, MediaKind, Platform, Reply
 
 OLENA = FakeUser(1001)
@@ -68,9 +69,7 @@ async def test_long_text_is_split_with_buttons_on_the_last_part(
     assert [bool(p.reply_markup) for p in parts] == [False] * (len(parts) - 1) + [True]
     assert parts[-1].callback_data == ["fb:1:1", "fb:1:0"]
     # nothing lost or repeated: the parts put together are the whole text
-    assert (
-        " ".join(p.text for p in parts).split() == parse_html(tg.render_telegram_html(text)).split()
-    )
+    assert " ".join(p.text for p in parts).split() == parse_html(render_telegram_html(text)).split()
 
 
 async def test_split_counts_utf16_units_like_telegram(
@@ -107,7 +106,9 @@ async def test_callback_data_over_64_bytes_is_refused_before_sending(
 async def test_html_telegram_rejects_falls_back_to_plain_text(
     api: BotApiDouble, sender: TelegramSender, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tg, "render_telegram_html", lambda text: f"<blink>{text}</blink>")
+    monkeypatch.setattr(
+        telegram_sender, "render_telegram_html", lambda text: f"<blink>{text}</blink>"
+    )
     await sender.send(to_olena("**hello** [site](https://example.org)"))
     [rejected, plain] = api.calls_to("sendMessage")
     assert rejected.status == 400

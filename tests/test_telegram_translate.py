@@ -9,7 +9,7 @@ import pytest
 from telegram import Update
 from telegram_double import BotApiDouble, FakeUser
 
-from bot.telegram import chat_key_of, update_to_event
+from bot.messengers.telegram import chat_key_of, update_to_event
 from handlers.model import Address, EventKind, IncomingEvent, MediaKind, Platform
 
 DESK = -1001234567890

@@ -11,9 +11,11 @@ from aiohttp import web
 from viber_double import ViberApiDouble
 
 from bot.engine import IdentityTranslator
+from bot.messengers.viber.adapter import ViberAdapter, welcome_message
+from bot.messengers.viber.protocol import parse_action_body
+from bot.ports import CredentialsRejected
 from bot.settings import Settings
-from bot.viber.adapter import ViberAdapter, welcome_message
-from bot.viber.protocol import parse_action_body
+from handlers.model import IncomingEvent
 
 
 @pytest.fixture
@@ -33,6 +35,16 @@ def settings(api: ViberApiDouble, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
+class NoEvents:
+    """The engine, for tests in which no event may arrive."""
+
+    async def process(self, event: IncomingEvent) -> bool:
+        raise AssertionError(f"no event expected, got {event}")
+
+
+NO_EVENTS = NoEvents()
+
+
 async def serve_routes(adapter: ViberAdapter) -> tuple[web.AppRunner, str]:
     app = web.Application()
     app.add_routes(adapter.routes())
@@ -45,9 +57,9 @@ async def serve_routes(adapter: ViberAdapter) -> tuple[web.AppRunner, str]:
 
 
 async def test_a_rejected_token_stops_the_bot(api: ViberApiDouble) -> None:
-    adapter = ViberAdapter(settings(api, viber_auth_token="x" * 50))
+    adapter = ViberAdapter(settings(api, viber_auth_token="x" * 50), NO_EVENTS)
     try:
-        with pytest.raises(SystemExit):
+        with pytest.raises(CredentialsRejected, match="VIBER_AUTH_TOKEN"):
             await adapter.initialize()
     finally:
         await adapter.close()
@@ -55,7 +67,8 @@ async def test_a_rejected_token_stops_the_bot(api: ViberApiDouble) -> None:
 
 async def test_an_unreachable_api_does_not_stop_the_bot(caplog: pytest.LogCaptureFixture) -> None:
     adapter = ViberAdapter(
-        Settings(_env_file=None, viber_auth_token="t" * 50, viber_api_url="http://127.0.0.1:9/pa")  # type: ignore[call-arg]
+        Settings(_env_file=None, viber_auth_token="t" * 50, viber_api_url="http://127.0.0.1:9/pa"),  # type: ignore[call-arg]
+        NO_EVENTS,
     )
     try:
         await adapter.initialize()
@@ -68,7 +81,7 @@ async def test_webhook_registration_is_retried_until_viber_accepts_it(
     api: ViberApiDouble,
 ) -> None:
     api.fail("set_webhook", http_status=503)
-    adapter = ViberAdapter(settings(api, public_url="http://placeholder"))
+    adapter = ViberAdapter(settings(api, public_url="http://placeholder"), NO_EVENTS)
     runner, url = await serve_routes(adapter)
     adapter.public_url = url  # our route is served: Viber's check callback reaches it
     try:
@@ -87,7 +100,7 @@ async def test_webhook_registration_is_retried_until_viber_accepts_it(
 async def test_without_public_url_nothing_is_registered(
     api: ViberApiDouble, caplog: pytest.LogCaptureFixture
 ) -> None:
-    adapter = ViberAdapter(settings(api))
+    adapter = ViberAdapter(settings(api), NO_EVENTS)
     try:
         with caplog.at_level(logging.WARNING):
             await adapter.initialize()

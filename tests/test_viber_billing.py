@@ -11,9 +11,9 @@ from typing import Any
 
 from bot.desk.runtime import free_window_of
 from bot.engine import IdentityTranslator
+from bot.messengers.viber.client import ViberClient
+from bot.messengers.viber.sender import ViberSender
 from bot.ports import ReplyWindow
-from bot.viber.client import ViberClient
-from bot.viber.sender import ViberSender
 from handlers.desk import ConsultantDesk, DeskConfig
 from handlers.desk.billing import confirmation, hold
 from handlers.desk.model import Ticket

@@ -19,7 +19,7 @@ from viber_harness import RunningViberBot, running_viber_bot, viber_settings
 
 from bot.db import Database
 from bot.db.models import QueryLog, User
-from bot.viber.protocol import REQUEST_LIMIT, parse_action_body
+from bot.messengers.viber.protocol import REQUEST_LIMIT, parse_action_body
 
 OLENA = ViberUser("o1ena+AAAAAAAAAAAAAAAA==", name="Олена", language="uk", country="UA")
 

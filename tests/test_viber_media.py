@@ -1,5 +1,5 @@
-"""Consultants' Telegram files reach Viber as real pictures and files (:mod:`bot.viber.media`),
-and Viber media Telegram refuses reach the desk as links.
+"""Consultants' Telegram files reach Viber as real pictures and files
+(:mod:`bot.messengers.viber.media`), and Viber media Telegram refuses reach the desk as links.
 
 The signed ``/media/<token>`` route runs on a real aiohttp server, fetching from the Telegram
 Bot API double (``getFile`` and the ``/file/bot<token>/`` download); the end-to-end cases run
@@ -25,8 +25,8 @@ from test_viber_desk import (
 from viber_double import ViberApiDouble, ViberCallbacks
 
 from bot.http import HttpServer
-from bot.viber.client import ViberClient
-from bot.viber.media import (
+from bot.messengers.viber.client import ViberClient
+from bot.messengers.viber.media import (
     PICTURE_LIMIT,
     InvalidToken,
     LinkSigner,
@@ -34,7 +34,7 @@ from bot.viber.media import (
     TelegramFiles,
     media_links_for,
 )
-from bot.viber.sender import ViberSender
+from bot.messengers.viber.sender import ViberSender
 from handlers.model import Address, Media, MediaKind, Platform, Reply
 
 SECRET = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"

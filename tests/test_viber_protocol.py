@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from bot.viber.inbound import MalformedCallback, callback_to_event, parse_callback
-from bot.viber.protocol import (
+from bot.messengers.viber.inbound import MalformedCallback, callback_to_event, parse_callback
+from bot.messengers.viber.protocol import (
     button_body,
     command_body,
     parse_action_body,

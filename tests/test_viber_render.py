@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from bot.viber.protocol import REQUEST_LIMIT, TEXT_LIMIT, parse_action_body
-from bot.viber.render import (
+from bot.messengers.viber.protocol import REQUEST_LIMIT, TEXT_LIMIT, parse_action_body
+from bot.messengers.viber.render import (
     KEYBOARD_BUDGET,
     NavButton,
     Notes,

@@ -16,11 +16,11 @@ from viber_double import FIRST_TOKEN, ViberApiDouble, ViberUser
 from bot.db import Database, Repository
 from bot.db.models import OutboxMessage, User
 from bot.engine import IdentityTranslator
+from bot.messengers.viber.client import ViberClient, ViberStatusError, ViberUnavailable
+from bot.messengers.viber.protocol import parse_action_body
+from bot.messengers.viber.sender import FREE_WINDOW, ViberSender
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.ports import MessageSender, PermanentFailure, RecipientGone, RetryLater
-from bot.viber.client import ViberClient, ViberStatusError, ViberUnavailable
-from bot.viber.protocol import parse_action_body
-from bot.viber.sender import FREE_WINDOW, ViberSender
 from handlers.model import Address, Button, Platform, Reply
 
 OLENA = ViberUser("o1ena+AAAAAAAAAAAAAAAA==")
@@ -83,6 +83,18 @@ async def test_keyboard_labels_follow_the_persons_language(
     labels = viber.sent_to(OLENA.id)[0].labels
     assert labels[0] == "👍"
     assert labels[1:] and all(label.startswith("[pl] ") for label in labels[1:])
+
+
+async def test_a_reply_carrying_its_language_is_rendered_in_it_without_a_lookup(
+    viber: ViberApiDouble, client: ViberClient
+) -> None:
+    async def language_of(address: Address) -> str | None:
+        raise AssertionError("the reply says its language: no lookup")
+
+    sender = sender_for(client, language_of=language_of)
+    await sender.send(Reply(TO, "Ответ", lang="ru"))
+    labels = viber.sent_to(OLENA.id)[0].labels
+    assert labels and all(label.startswith("[ru] ") for label in labels)
 
 
 async def test_not_subscribed_and_unknown_receivers_are_gone(

@@ -20,8 +20,8 @@ from viber_harness import RunningViberBot, running_viber_bot, viber_settings
 
 from bot.db import Database
 from bot.db.models import OutboxMessage, ProcessedEvent, User
-from bot.viber.protocol import parse_action_body
-from bot.viber.webhook import MAX_CALLBACK_BYTES
+from bot.messengers.viber.protocol import parse_action_body
+from bot.messengers.viber.webhook import MAX_CALLBACK_BYTES
 
 OLENA = ViberUser("o1ena+AAAAAAAAAAAAAAAA==", language="uk")
 

@@ -30,6 +30,8 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
         payload["silent"] = True
     if reply.meta:
         payload["meta"] = dict(reply.meta)
+    if reply.lang is not None:
+        payload["lang"] = reply.lang
     return payload
 
 
@@ -63,4 +65,5 @@ def reply_from_payload(address: Address, payload: dict[str, Any]) -> Reply:
         media=media,
         silent=bool(payload.get("silent", False)),
         meta={str(k): str(v) for k, v in payload.get("meta", {}).items()},
+        lang=payload.get("lang"),
     )

@@ -24,6 +24,7 @@ from bot.desk.hours import WorkingHours
 from bot.desk.reminder import DeskReminder
 from bot.desk.sender import DeskSender, DeskTopics
 from bot.desk.store import SqlDeskStore
+from bot.i18n import translator_for as catalogs
 from bot.outbox import utcnow
 from bot.ports import MessageSender, ReplyWindow
 from handlers.desk import ConsultantDesk, DeskConfig
@@ -81,14 +82,10 @@ class DeskRuntime:
         self,
         settings: Settings,
         *,
-        translator_for: TranslatorFactory | None = None,
+        translator_for: TranslatorFactory = catalogs,
         clock: Callable[[], dt.datetime] = utcnow,
         free_window: FreeWindow | None = None,
     ) -> None:
-        if translator_for is None:
-            from bot.engine import default_translator_factory
-
-            translator_for = default_translator_factory()
         self.settings = settings
         self.config = dataclasses.replace(desk_config(settings), free_window=free_window)
         self.translator_for = translator_for
@@ -150,7 +147,8 @@ class DeskRuntime:
         return self.sender
 
     async def start(self, core: Core, *, supervisor: Supervisor | None = None) -> None:
-        core.engine.flood_exempt = self.flood_exempt
+        """Bind the desk sender to the database and run the reminder job (the engine was built
+        with :meth:`flood_exempt`)."""
         if self.sender is not None:
             self.sender.bind(core.db, core.engine.kb)
         self.reminder = DeskReminder(
@@ -172,20 +170,17 @@ class DeskRuntime:
 
 
 def attach_desk(
-    settings: Settings, adapters: Iterable[Any]
+    settings: Settings, senders: Iterable[MessageSender], topics: DeskTopics | None
 ) -> tuple[DeskRuntime | None, list[MessageSender]]:
-    """The desk (``None`` without ``CONSULTANT_CHAT_ID`` or Telegram) and the senders for the
-    outbox, Telegram's wrapped in the desk sender."""
-    adapters = list(adapters)
-    senders: list[MessageSender] = [adapter.sender for adapter in adapters]
-    telegram = next((a for a in adapters if a.sender.platform is Platform.TELEGRAM), None)
-    if settings.consultant_chat_id is None or telegram is None:
+    """The desk (``None`` without ``CONSULTANT_CHAT_ID`` or Telegram's forum ``topics``) and
+    the senders for the outbox, Telegram's wrapped in the desk sender."""
+    senders = list(senders)
+    telegram = next((s for s in senders if s.platform is Platform.TELEGRAM), None)
+    if settings.consultant_chat_id is None or telegram is None or topics is None:
         return None, senders
-    from bot.desk.telegram import TelegramForumTopics
-
     runtime = DeskRuntime(settings, free_window=free_window_of(senders))
-    wrapped = runtime.wrap_sender(telegram.sender, TelegramForumTopics(telegram.bot))
-    return runtime, [wrapped if s is telegram.sender else s for s in senders]
+    wrapped = runtime.wrap_sender(telegram, topics)
+    return runtime, [wrapped if s is telegram else s for s in senders]
 
 
 def free_window_of(senders: Iterable[MessageSender]) -> FreeWindow:

@@ -30,7 +30,7 @@ from handlers.model import Address, Platform
 
 if TYPE_CHECKING:
     from handlers.context import TurnContext
-    from handlers.handoff import HandoffRequest
+    from handlers.handoff_model import HandoffRequest
 
 Handler = Callable[["TurnContext"], Awaitable[None]]
 

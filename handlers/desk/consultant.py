@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from faq.content import LANGS
+from faq.languages import LANGS
 from handlers import ids
 from handlers.desk import billing
 from handlers.desk.card import (
@@ -180,6 +180,7 @@ async def _faq(
             ticket.person,
             f"{label}\n{entry.answer.get(ticket.lang)}",
             meta={"kind": "desk", "desk": "faq"},
+            lang=ticket.lang,
         )
     )
     await store.record(ticket.id, "out", "faq", f"/faq {entry.id}", me.id)
@@ -227,7 +228,9 @@ async def _on_message(
     else:
         text = f"{label} {media.caption}" if media.caption else label
         kind, stored = media.kind.value, media.caption
-    ctx.replies.append(Reply(ticket.person, text, media=media, meta={"kind": "desk"}))
+    ctx.replies.append(
+        Reply(ticket.person, text, media=media, meta={"kind": "desk"}, lang=ticket.lang)
+    )
     await store.record(ticket.id, "out", kind, stored, me.id)
 
 
@@ -287,6 +290,7 @@ async def take(
                     ticket.person,
                     pt.gettext("👤 A consultant has taken your question and will answer here."),
                     meta={"kind": "desk", "desk": "taken"},
+                    lang=ticket.lang,
                 )
             )
         return True
@@ -347,6 +351,7 @@ async def close(
             ),
             tuple(tuple(row) for row in rating_buttons(ticket.id)),
             meta={"kind": "desk", "desk": "closed"},
+            lang=ticket.lang,
         )
     )
 

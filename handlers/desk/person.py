@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from handlers import ids
 from handlers.desk.common import desk_t, to_general, to_ticket, wait_in_words, when_in_words
 from handlers.desk.model import BUTTON_PREFIX, NewTicket, Origin, Ticket
-from handlers.handoff import HandoffReason, HandoffRequest
+from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.ids import StaleButton
 from handlers.model import CAPTIONED_MEDIA, Button, EventKind, MediaKind
 from handlers.ui import reply_stale_button, show_main_menu
@@ -237,10 +237,11 @@ async def relay(
     if media is None:
         await store.record(ticket.id, "in", "text", event.text)
         ctx.replies.append(to_ticket(desk, ticket.id, f"👤 {event.text}"))
-        if check_urgent and not ticket.urgent and _is_urgent(ctx):
+        kind = _urgent_kind(ctx) if check_urgent and not ticket.urgent else None
+        if kind is not None:
             from handlers.handoff import urgent
 
-            await urgent(ctx, None, event.text)
+            await urgent(ctx, None, event.text, kind=kind or None)
         return
     caption = media.caption if media.kind is not MediaKind.CONTACT else None
     await store.record(ticket.id, "in", media.kind.value, caption)
@@ -250,8 +251,10 @@ async def relay(
     ctx.replies.append(to_ticket(desk, ticket.id, text, media=media))
 
 
-def _is_urgent(ctx: TurnContext) -> bool:
-    return ctx.matcher.match(ctx.event.text, lang=ctx.user.lang).intent == "urgent"
+def _urgent_kind(ctx: TurnContext) -> str | None:
+    """The kind of emergency the message reads as ("" for an unnamed one), else ``None``."""
+    result = ctx.matcher.match(ctx.event.text, lang=ctx.user.lang)
+    return (result.urgent_kind or "") if result.intent == "urgent" else None
 
 
 # -- cancel, rating ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""python-telegram-bot's HTTP requests over aiohttp's client.
+"""python-telegram-bot's HTTP requests over aiohttp's client, and the Bot built on them.
 
 PTB talks to the Bot API through a :class:`telegram.request.BaseRequest`; its default,
 ``HTTPXRequest``, spent about a third of the bot's CPU under load in
@@ -16,11 +16,17 @@ connection). aiohttp has no per-write timeout: ``write_timeout`` bounds the whol
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
+from telegram.ext import ExtBot
 from telegram.request import BaseRequest, RequestData
+
+from bot.messengers.telegram.protocol import LONG_POLL_SECONDS
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 _JSON = {"Content-Type": "application/json"}
 
@@ -117,3 +123,20 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from error
         except aiohttp.ClientError as error:
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+
+
+def telegram_bot(settings: Settings, *, connection_pool_size: int = 32) -> ExtBot[None]:
+    """The Bot API client on aiohttp (``TELEGRAM_API_URL``): what the sender sends through and
+    the adapter's PTB application runs on. No request is made until it is initialized."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    root = settings.telegram_api_url.rstrip("/")
+    return ExtBot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=AiohttpRequest(connection_pool_size=connection_pool_size),
+        get_updates_request=AiohttpRequest(
+            connection_pool_size=2, read_timeout=LONG_POLL_SECONDS + 10.0
+        ),
+    )

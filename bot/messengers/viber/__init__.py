@@ -1,13 +1,13 @@
 """Viber: the same conversation for people who use Viber (webhook in, REST API out).
 
-- :mod:`bot.viber.protocol` — limits, status codes, the callback signature, ActionBody ids,
+- :mod:`.protocol` — limits, status codes, the callback signature, ActionBody ids,
   the words people type instead of commands;
-- :mod:`bot.viber.client` — the REST API client (aiohttp);
-- :mod:`bot.viber.inbound` — callbacks → :class:`~handlers.model.IncomingEvent`;
-- :mod:`bot.viber.render` — :class:`~handlers.model.Reply` → ``send_message`` requests;
-- :mod:`bot.viber.sender` — :class:`ViberSender`, the :class:`~bot.ports.MessageSender`;
-- :mod:`bot.viber.webhook` — ``POST /viber/webhook``;
-- :mod:`bot.viber.adapter` — :class:`ViberAdapter`, what the composition root runs.
+- :mod:`.client` — the REST API client (aiohttp);
+- :mod:`.inbound` — callbacks → :class:`~handlers.model.IncomingEvent`;
+- :mod:`.render` — :class:`~handlers.model.Reply` → ``send_message`` requests;
+- :mod:`.sender` — :class:`ViberSender`, the :class:`~bot.ports.MessageSender`;
+- :mod:`.webhook` — ``POST /viber/webhook``;
+- :mod:`.adapter` — :class:`ViberAdapter`, what the composition root runs.
 
 Running it: set ``VIBER_AUTH_TOKEN`` (the bot's app key) and ``PUBLIC_URL`` (an https root with
 a certificate from a public CA, proxied to ``HTTP_HOST:HTTP_PORT``): ``otwarta serve`` then
@@ -17,14 +17,15 @@ the bottom keyboard (menu, consultant, language, forget me) and words ("меню
 "забудь мене", "/forget"…).
 """
 
-from bot.viber.adapter import ViberAdapter
-from bot.viber.client import ViberClient, ViberError, ViberStatusError, ViberUnavailable
-from bot.viber.sender import ViberSender
+from bot.messengers.viber.adapter import ViberAdapter, ViberOutlet
+from bot.messengers.viber.client import ViberClient, ViberError, ViberStatusError, ViberUnavailable
+from bot.messengers.viber.sender import ViberSender
 
 __all__ = [
     "ViberAdapter",
     "ViberClient",
     "ViberError",
+    "ViberOutlet",
     "ViberSender",
     "ViberStatusError",
     "ViberUnavailable",

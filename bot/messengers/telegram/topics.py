@@ -1,4 +1,4 @@
-"""Telegram's side of the desk's adapter capabilities: forum topics and editing the card.
+"""Forum topics and editing a sent message: Telegram's side of the desk's adapter capabilities.
 
 Implements :class:`bot.ports.ForumTopics` and :class:`bot.ports.MessageEditor` over the
 adapter's python-telegram-bot ``Bot``, with the adapter's own rendering (content markup →
@@ -15,7 +15,8 @@ from telegram import Bot
 from telegram.constants import ParseMode
 
 from bot.markup import render_telegram_html
-from bot.telegram import _NO_PREVIEW, _call, _chat_id, _keyboard
+from bot.messengers.telegram.errors import call_api
+from bot.messengers.telegram.render import NO_PREVIEW, chat_id_of, keyboard
 from handlers.model import Address, Platform, Reply
 
 
@@ -24,7 +25,7 @@ class TelegramForumTopics:
         self._bot = bot
 
     async def _run(self, request: Callable[[], Awaitable[Any]]) -> Any:
-        return await _call(request)
+        return await call_api(request)
 
     async def create_topic(self, chat_id: str, name: str) -> int:
         topic = await self._run(
@@ -61,15 +62,15 @@ class TelegramForumTopics:
     async def edit_message(self, reply: Reply, message_id: str) -> None:
         await self._run(
             lambda: self._bot.edit_message_text(
-                chat_id=_chat_id(reply.address),
+                chat_id=chat_id_of(reply.address),
                 message_id=int(message_id),
                 text=render_telegram_html(reply.text),
                 parse_mode=ParseMode.HTML,
-                link_preview_options=_NO_PREVIEW,
-                reply_markup=_keyboard(reply.buttons),
+                link_preview_options=NO_PREVIEW,
+                reply_markup=keyboard(reply.buttons),
             )
         )
 
 
 def _chat(chat_id: str) -> int | str:
-    return _chat_id(Address(Platform.TELEGRAM, chat_id))
+    return chat_id_of(Address(Platform.TELEGRAM, chat_id))

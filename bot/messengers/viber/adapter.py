@@ -1,12 +1,12 @@
 """Viber end to end: the client, the webhook, the sender, the welcome, the receipts.
 
 Lifecycle (driven by :mod:`bot.app`): :meth:`ViberAdapter.initialize` checks the token
-(``get_account_info``); the composition root sets :attr:`ViberAdapter.sink` to the engine,
-mounts :meth:`ViberAdapter.routes` on the HTTP server and starts it; :meth:`ViberAdapter.start`
-then registers the webhook (``set_webhook`` to ``PUBLIC_URL + /viber/webhook``, retried in the
-background until Viber accepts it: Viber checks the URL by calling it, so the server must be
-up first); :meth:`ViberAdapter.stop` stops taking callbacks (Viber sends them again later);
-:meth:`ViberAdapter.close` closes the HTTP client.
+(``get_account_info``); the composition root, which built the adapter with the engine as its
+sink, mounts :meth:`ViberAdapter.routes` on the HTTP server and starts it;
+:meth:`ViberAdapter.start` then registers the webhook (``set_webhook`` to
+``PUBLIC_URL + /viber/webhook``, retried in the background until Viber accepts it: Viber checks
+the URL by calling it, so the server must be up first); :meth:`ViberAdapter.stop` stops taking
+callbacks (Viber sends them again later); :meth:`ViberAdapter.close` closes the HTTP client.
 
 Viber has no polling: without ``PUBLIC_URL`` nothing reaches the bot unless the webhook was
 registered some other way (a reverse proxy in front of ``/viber/webhook``); we say so at start.
@@ -19,25 +19,25 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bot.supervisor import Supervisor
 
 from aiohttp import web
 
-from bot.i18n import LANGS, N_, normalize_language
+from bot.i18n import N_, normalize_language
+from bot.i18n import translator_for as catalogs
 from bot.logging import register_secret
+from bot.messengers.viber.client import ViberClient, ViberError, ViberStatusError
+from bot.messengers.viber.inbound import Callback
+from bot.messengers.viber.media import MediaLinks, media_links_for
+from bot.messengers.viber.protocol import MIN_API_VERSION, SENDER_NAME
+from bot.messengers.viber.render import build_keyboard
+from bot.messengers.viber.sender import ViberSender, nav_buttons
+from bot.messengers.viber.store import ViberStore
+from bot.messengers.viber.webhook import WEBHOOK_PATH, ViberWebhook
 from bot.poison import PoisonGuard
-from bot.ports import EventSink
-from bot.viber.client import ViberClient, ViberError, ViberStatusError
-from bot.viber.inbound import Callback
-from bot.viber.media import media_links_for
-from bot.viber.protocol import MIN_API_VERSION, SENDER_NAME
-from bot.viber.render import build_keyboard
-from bot.viber.sender import ViberSender, nav_buttons
-from bot.viber.store import ViberStore
-from bot.viber.webhook import WEBHOOK_PATH, ViberWebhook
+from bot.ports import CredentialsRejected, EventSink
+from faq.languages import LANGS
 from handlers.context import TranslatorFactory
 from handlers.model import Address, IncomingEvent, Platform
 from handlers.ui import language_rows
@@ -45,6 +45,7 @@ from handlers.ui import language_rows
 if TYPE_CHECKING:
     from bot.db import Database
     from bot.settings import Settings
+    from bot.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,50 @@ def welcome_message(
     return message
 
 
+@dataclass(frozen=True)
+class ViberOutlet:
+    """Viber's outgoing half, built before the engine (the outbox needs the sender): the REST
+    client, the signed media links (consultants' Telegram files, when ``PUBLIC_URL`` is set)
+    and the sender. :class:`ViberAdapter` takes it in."""
+
+    client: ViberClient
+    sender: ViberSender
+    media_links: MediaLinks | None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        translator_for: TranslatorFactory,
+        db: Database | None = None,
+        client: ViberClient | None = None,
+    ) -> ViberOutlet:
+        """``db`` answers the person's language for replies that do not carry it (rows queued
+        before replies carried their language)."""
+        if settings.viber_auth_token is None:
+            raise ValueError("VIBER_AUTH_TOKEN is not set")
+        token = settings.viber_auth_token.get_secret_value()
+        register_secret(token)  # never in a log line, whoever logs
+        client = client or ViberClient(token, settings.viber_api_url)
+        # Consultants' Telegram files reach Viber through signed links to our server.
+        bot_token = settings.telegram_bot_token
+        media_links = media_links_for(
+            token,
+            settings.public_url,
+            bot_token.get_secret_value() if bot_token is not None else None,
+            settings.telegram_api_url,
+        )
+        sender = ViberSender(
+            client,
+            translator_for=translator_for,
+            language_of=ViberStore(db).language_of if db is not None else None,
+            messages_per_second=settings.viber_messages_per_second,
+            media_links=media_links,
+        )
+        return cls(client, sender, media_links)
+
+
 class ViberAdapter:
     """Implements the composition root's ``Messenger`` for Viber."""
 
@@ -103,43 +148,26 @@ class ViberAdapter:
     def __init__(
         self,
         settings: Settings,
-        sink: EventSink | None = None,
+        sink: EventSink,
         *,
-        client: ViberClient | None = None,
-        translator_for: TranslatorFactory | None = None,
+        translator_for: TranslatorFactory = catalogs,
+        outlet: ViberOutlet | None = None,
         db: Database | None = None,
     ) -> None:
         if settings.viber_auth_token is None:
             raise ValueError("VIBER_AUTH_TOKEN is not set")
         token = settings.viber_auth_token.get_secret_value()
-        register_secret(token)  # never in a log line, whoever logs
-        if translator_for is None:
-            from bot.engine import default_translator_factory
-
-            translator_for = default_translator_factory()
+        if outlet is None:
+            outlet = ViberOutlet.from_settings(settings, translator_for=translator_for, db=db)
         self._translator_for = translator_for
-        self.client = client or ViberClient(token, settings.viber_api_url)
+        self.client = outlet.client
+        self.sender = outlet.sender
+        self.media_links = outlet.media_links
         self.sink = sink
         self.public_url = settings.public_url
-        self._db = db
-        # Consultants' Telegram files reach Viber through signed links to our server.
-        bot_token = settings.telegram_bot_token
-        self.media_links = media_links_for(
-            token,
-            settings.public_url,
-            bot_token.get_secret_value() if bot_token is not None else None,
-            settings.telegram_api_url,
-        )
-        self.sender = ViberSender(
-            self.client,
-            translator_for=translator_for,
-            language_of=self._language_of,
-            messages_per_second=settings.viber_messages_per_second,
-            media_links=self.media_links,
-        )
-        #: Poison callbacks (untranslatable, or failing POISON_ATTEMPTS times); ``db`` set by
-        #: the composition root.
-        self.poison = PoisonGuard(PLATFORM.value, attempts=settings.poison_attempts)
+        self._store = ViberStore(db) if db is not None else None
+        #: Poison callbacks (unreadable, or failing POISON_ATTEMPTS times), recorded in ``db``.
+        self.poison = PoisonGuard(PLATFORM.value, attempts=settings.poison_attempts, db=db)
         #: Set by the composition root: webhook registration then runs as a supervised worker.
         self.supervisor: Supervisor | None = None
         self.webhook = ViberWebhook(
@@ -151,7 +179,7 @@ class ViberAdapter:
             poison=self.poison,
         )
         # The phone's language of people who have not chosen one (handlers answer in it): the
-        # bottom keyboard should speak it too. In memory and bounded; English after a restart.
+        # welcome should speak it too. In memory and bounded; English after a restart.
         self._device_langs: OrderedDict[str, str] = OrderedDict()
         self._chosen_langs: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
         self.account: dict[str, Any] | None = None
@@ -172,12 +200,6 @@ class ViberAdapter:
     def _accepting_sink(self) -> EventSink | None:
         return self.sink if self._accepting else None
 
-    def _store(self) -> ViberStore | None:
-        """The database: the one given, else the engine's (the composition root makes the
-        engine our ``sink``; it is not there before ``serve`` has opened the core)."""
-        db = self._db if self._db is not None else getattr(self.sink, "db", None)
-        return ViberStore(db) if db is not None else None
-
     async def _language_of(self, address: Address) -> str | None:
         """The person's chosen language, else their phone's (if one of ours).
 
@@ -194,7 +216,7 @@ class ViberAdapter:
         if cached is not None and cached[1] > now:
             chosen = cached[0]
         else:
-            store = self._store()
+            store = self._store
             chosen = await store.language_of(address) if store is not None else None
             self._chosen_langs[key] = (chosen, now + LANGUAGE_CACHE_SECONDS)
             self._chosen_langs.move_to_end(key)
@@ -215,14 +237,16 @@ class ViberAdapter:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def initialize(self) -> None:
-        """Check the token with ``get_account_info`` (a rejected token stops the bot; an
+        """Check the token with ``get_account_info`` (a rejected token raises
+        :class:`~bot.ports.CredentialsRejected`, which stops the bot; an
         unreachable API does not: the webhook still takes callbacks and sending retries)."""
         try:
             self.account = await self.client.get_account_info()
         except ViberStatusError as exc:
             if exc.status == _INVALID_TOKEN:
-                log.error("viber rejected VIBER_AUTH_TOKEN; check the token")
-                raise SystemExit(2) from None
+                raise CredentialsRejected(
+                    "viber rejected VIBER_AUTH_TOKEN; check the token"
+                ) from None
             log.error("viber get_account_info failed: %s", exc)
             return
         except ViberError as exc:
@@ -310,7 +334,7 @@ class ViberAdapter:
         counted, by the webhook's metric)."""
         if callback.event != "failed" or callback.message_token is None:
             return
-        store = self._store()
+        store = self._store
         if store is not None:
             reason = str(callback.data.get("desc") or "no description")
             await store.delivery_failed(callback.message_token, reason)

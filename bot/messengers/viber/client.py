@@ -8,7 +8,7 @@ exceptions and retries nothing itself — the outbox owns retries (one mechanism
 - :class:`ViberUnavailable` — transient: the network, a timeout, HTTP 429 or 5xx; ``after`` is
   the earliest sensible retry;
 - :class:`ViberStatusError` — Viber answered with a non-zero ``status`` (or a 4xx): ``status``
-  and ``status_message`` say why (see :data:`bot.viber.protocol.STATUS_NAMES`).
+  and ``status_message`` say why (see :data:`bot.messengers.viber.protocol.STATUS_NAMES`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.viber.protocol import (
+from bot.messengers.viber.protocol import (
     AUTH_HEADER,
     EVENT_TYPES,
     STATUS_OK,

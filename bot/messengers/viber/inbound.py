@@ -8,13 +8,13 @@ integer: Python's :mod:`json` parses it exactly (no float on the way), and we ke
 Translation:
 
 - ``message`` text that is one of our ActionBody ids (``~lang:uk``, ``~/menu``; see
-  :mod:`bot.viber.protocol`) → BUTTON / COMMAND; a typed command word ("меню", "/forget") →
+  :mod:`.protocol`) → BUTTON / COMMAND; a typed command word ("меню", "/forget") →
   COMMAND; any other text → TEXT; ``url`` → TEXT (the link); pictures, videos, files,
   stickers, locations, contacts → MEDIA (``ref`` is the media URL, the sticker id,
   ``"lat,lon"``, the phone number);
 - ``subscribed`` → STARTED; ``unsubscribed`` → UNSUBSCRIBED;
 - ``conversation_started``, ``webhook``, ``delivered``/``seen``/``failed`` are answered by the
-  webhook itself (:mod:`bot.viber.webhook`), never turned into events.
+  webhook itself (:mod:`.webhook`), never turned into events.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.viber.protocol import parse_action_body, typed_command
+from bot.messengers.viber.protocol import parse_action_body, typed_command
 from handlers.model import (
     Address,
     EventKind,

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.db import Repository
 from bot.db.engine import is_sqlite
+from bot.i18n import translator_for as catalogs
 from bot.markup import render_plain
 from bot.ports import Delivered, RateLimit
 from bot.settings import DATA_DIR
@@ -144,7 +145,7 @@ async def run_console(
     language_code: str | None = None,
     handler: Handler | None = None,
     matcher: Matcher | None = None,
-    translator_for: TranslatorFactory | None = None,
+    translator_for: TranslatorFactory = catalogs,
 ) -> None:
     """Chat in the terminal until end of input, Ctrl-C or ``/quit``.
 

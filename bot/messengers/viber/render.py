@@ -4,7 +4,7 @@
   markers dropped, links written out), split at 7,000 characters on paragraph and sentence
   boundaries, and further where a part plus its keyboard would exceed the 30 KB request limit.
 - Buttons: a Viber keyboard (six columns; one button per row fills it, two take three columns
-  each…), our opaque button ids as ``ActionBody`` behind a marker (:mod:`bot.viber.protocol`),
+  each…), our opaque button ids as ``ActionBody`` behind a marker (:mod:`.protocol`),
   ``Silent`` so the id is not echoed into the chat, link buttons as ``open-url``. Every message
   carries the bottom keyboard (menu, language, consultant, forget me, in the person's language)
   because Viber shows the last keyboard it received and a message without one hides it. A
@@ -13,7 +13,7 @@
   a contact, a Viber sticker; any other file by URL becomes a link (a Viber file message needs
   the size, which we do not know). A consultant's Telegram photo or document goes out as a
   ``picture`` or ``file`` message when the sender has a signed link for it
-  (:mod:`bot.viber.media`); any other reference Viber cannot fetch (a Telegram ``file_id``)
+  (:mod:`.media`); any other reference Viber cannot fetch (a Telegram ``file_id``)
   becomes a short note in the person's language instead of a silent drop.
 """
 
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.markup import render_plain, split_message
-from bot.viber.media import MediaLink
-from bot.viber.protocol import (
+from bot.messengers.viber.media import MediaLink
+from bot.messengers.viber.protocol import (
     BASIC_API_VERSION,
     BUTTON_LABEL_LIMIT,
     CAPTION_LIMIT,
@@ -85,7 +85,7 @@ def downgrade(payload: Payload) -> Payload:
 
 
 def size(payload: Payload) -> int:
-    """Bytes of the request body :func:`bot.viber.protocol.dumps` makes of ``payload``."""
+    """Bytes of the request body :func:`.protocol.dumps` makes of ``payload``."""
     return len(dumps(payload))
 
 

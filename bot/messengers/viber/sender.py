@@ -1,8 +1,8 @@
 """The outgoing side of Viber (:class:`bot.ports.MessageSender`).
 
-Renders each reply (:mod:`bot.viber.render`) in the person's language (their bottom keyboard
-and notes: the language is looked up when the reply goes out), sends the parts in order, and
-maps Viber's answers onto what the outbox understands:
+Renders each reply (:mod:`.render`) in the person's language (their bottom keyboard and
+notes: ``Reply.lang``, which the turn stamps), sends the parts in order, and maps Viber's
+answers onto what the outbox understands:
 
 ====================================================  =========================================
 network error, timeout, HTTP 429 / 5xx                :class:`~bot.ports.RetryLater`
@@ -17,7 +17,7 @@ A reply split into several messages resumes after the parts already delivered wh
 retries it, so a retry never repeats a part (in this process; a crash mid-reply may repeat one).
 
 A consultant's Telegram photo or document goes out as a Viber ``picture`` or ``file`` through
-a signed link to our server (:mod:`bot.viber.media`, when ``PUBLIC_URL`` is set); without one,
+a signed link to our server (:mod:`.media`, when ``PUBLIC_URL`` is set); without one,
 as a note saying a file could not be shown.
 
 Viber bills a message sent more than 24 hours after the person's last message;
@@ -32,6 +32,17 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot.i18n import N_
+from bot.i18n import translator_for as catalogs
+from bot.messengers.viber.client import ViberClient, ViberStatusError, ViberUnavailable
+from bot.messengers.viber.media import MediaLinks
+from bot.messengers.viber.protocol import (
+    API_VERSION_NOT_SUPPORTED,
+    BASIC_API_VERSION,
+    RECIPIENT_GONE,
+    TOO_MANY_REQUESTS,
+    status_name,
+)
+from bot.messengers.viber.render import NavButton, Notes, Payload, downgrade, render_reply
 from bot.ports import (
     Delivered,
     PermanentFailure,
@@ -40,16 +51,6 @@ from bot.ports import (
     RetryLater,
     Unavailable,
 )
-from bot.viber.client import ViberClient, ViberStatusError, ViberUnavailable
-from bot.viber.media import MediaLinks
-from bot.viber.protocol import (
-    API_VERSION_NOT_SUPPORTED,
-    BASIC_API_VERSION,
-    RECIPIENT_GONE,
-    TOO_MANY_REQUESTS,
-    status_name,
-)
-from bot.viber.render import NavButton, Notes, Payload, downgrade, render_reply
 from handlers.context import Translator, TranslatorFactory
 from handlers.model import Address, Platform, Reply
 
@@ -102,7 +103,7 @@ class ViberSender:
         self,
         client: ViberClient,
         *,
-        translator_for: TranslatorFactory | None = None,
+        translator_for: TranslatorFactory = catalogs,
         language_of: LanguageLookup | None = None,
         rate_limited_after: float = 1.0,
         messages_per_second: int = DEFAULT_MESSAGES_PER_SECOND,
@@ -112,10 +113,6 @@ class ViberSender:
         self.media_links = media_links
         self.messages_per_second = messages_per_second
         self.rate_limited_after = rate_limited_after  # status 12 gives no Retry-After
-        if translator_for is None:
-            from bot.engine import default_translator_factory
-
-            translator_for = default_translator_factory()
         self._translator_for = translator_for
         self.language_of = language_of
         # Parts of split replies already delivered (key → (count, when)), so a retried reply
@@ -156,7 +153,7 @@ class ViberSender:
 
     async def render(self, reply: Reply) -> list[Payload]:
         """The request bodies for ``reply`` (in the person's language)."""
-        t = self._translator_for(await self._language(reply.address))
+        t = self._translator_for(reply.lang or await self._language(reply.address))
         link = None
         media = reply.media
         if self.media_links is not None and media is not None and not _is_url(media.ref):
@@ -172,6 +169,8 @@ class ViberSender:
             raise PermanentFailure(str(exc)) from exc
 
     async def _language(self, address: Address) -> str:
+        """The person's language for a reply that does not carry it (queued before replies
+        did): ``language_of``, else English."""
         if self.language_of is not None:
             try:
                 lang = await self.language_of(address)

@@ -1,8 +1,8 @@
 """Viber's REST bot API on the wire: limits, status codes, the callback signature, and how our
 buttons and the words people type travel as plain text.
 
-Nothing here does I/O; the client (:mod:`bot.viber.client`), the webhook
-(:mod:`bot.viber.webhook`) and the renderer (:mod:`bot.viber.render`) share it.
+Nothing here does I/O; the client (:mod:`.client`), the webhook
+(:mod:`.webhook`) and the renderer (:mod:`.render`) share it.
 """
 
 from __future__ import annotations

@@ -38,11 +38,16 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from bot import metrics
+from bot.messengers.viber.inbound import (
+    Callback,
+    MalformedCallback,
+    callback_to_event,
+    parse_callback,
+)
+from bot.messengers.viber.protocol import SIGNATURE_HEADER, dumps, verify_signature
 from bot.poison import PoisonGuard
 from bot.ports import EventSink
 from bot.supervisor import DATABASE, describe
-from bot.viber.inbound import Callback, MalformedCallback, callback_to_event, parse_callback
-from bot.viber.protocol import SIGNATURE_HEADER, dumps, verify_signature
 from handlers.model import IncomingEvent, Platform
 
 log = logging.getLogger(__name__)
