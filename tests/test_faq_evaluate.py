@@ -176,3 +176,68 @@ def test_format_match_names_the_entries(kb_dir: Path) -> None:
     text = format_match(matcher.match("як отримати песель"), matcher, 3)
     assert "decision:" in text and "pesel-ukr" in text and "Номер PESEL UKR" in text
     assert "candidates: none" in format_match(matcher.match("дякую"), matcher, 3)
+
+
+def test_alt_counts_as_right_everywhere() -> None:
+    both = Example(1, "text", "uk", "a", ("clean",), alt="b")
+    pairs = [
+        (both, out("answer", ("b", "a"), ("b",))),  # the alt answered: right, not wrong
+        (both, out("clarify", ("c", "b"), ("c", "b"))),  # alt offered in a clarification
+        (both, out("answer", ("c", "a"), ("c",))),  # a third entry: wrong
+    ]
+    m = compute_metrics(pairs)
+    assert m.top1 == pytest.approx(1 / 3)
+    assert m.recall3 == pytest.approx(1.0)
+    assert m.answered_correctly == pytest.approx(1 / 3)
+    assert m.confident_wrong == pytest.approx(1 / 3)
+    assert m.clarify_success == pytest.approx(1.0)
+    assert not both.accepts(None) and both.accepts("a") and both.accepts("b")
+
+
+def test_real_question_fields_are_read_and_checked(tmp_path: Path) -> None:
+    kb = write_kb(tmp_path / "kb")
+    ids = load_matcher(kb).kb.entries
+    good = {
+        "text": "Як записатися до лікаря без знання польської?",
+        "lang": "uk",
+        "expected": "doctor-visit",
+        "alt": "pesel-ukr",
+        "tags": ["clean", "guide"],
+        "source": "https://example.org/faq",
+    }
+    path = tmp_path / "real.jsonl"
+    path.write_text(json.dumps(good, ensure_ascii=False) + "\n", encoding="utf-8")
+    from faq.evaluate import read_examples
+
+    (example,) = read_examples(path, ids)
+    assert (example.expected, example.alt, example.tags) == (
+        "doctor-visit",
+        "pesel-ukr",
+        ("clean", "guide"),
+    )
+    for bad, message in (
+        ({**good, "alt": "no-such-entry"}, "alt"),
+        ({**good, "expected": None, "tags": ["clean", "oos-near"]}, "alt"),
+        ({**good, "author": "x"}, "unknown field"),
+    ):
+        path.write_text(json.dumps(bad, ensure_ascii=False) + "\n", encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            read_examples(path, ids)
+
+
+def test_the_real_question_set_is_valid_and_shaped_as_promised() -> None:
+    from faq.evaluate import read_examples
+
+    root = Path(__file__).resolve().parent
+    examples = read_examples(root / "data" / "real_dev.jsonl", load_matcher().kb.entries)
+    lines = [
+        json.loads(x)
+        for x in (root / "data" / "real_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert len(examples) >= 200
+    assert sum(ex.lang in ("uk", "ru") for ex in examples) >= 0.6 * len(examples)
+    assert len({ex.expected for ex in examples if ex.expected}) >= 40
+    oos = sum(ex.expected is None for ex in examples)
+    assert 0.10 * len(examples) <= oos <= 0.20 * len(examples)
+    assert all(line["source"].startswith("http") for line in lines)
+    assert all(("forum" in ex.tags) != ("guide" in ex.tags) for ex in examples)
