@@ -218,3 +218,49 @@ def test_database_outages_are_told_from_bad_statements() -> None:
     assert not is_database_outage(IntegrityError("INSERT", {}, ValueError("duplicate key")))
     assert not is_database_outage(TypeError("x"))
     assert outage_reason(refused) == "ConnectionRefusedError: [Errno 111] refused"
+
+
+async def test_readyz_names_the_worker_down_too_long_and_healthz_stays_200() -> None:
+    """The real aiohttp server: /readyz 503 naming the worker while it is down longer than
+    the limit (the database fine), 200 once it is back; /healthz 200 throughout."""
+    import aiohttp
+
+    from bot.http import HttpServer
+
+    clock = FakeClock()
+    supervisor = Supervisor(down_after=30, clock=clock)
+    back = asyncio.Event()
+
+    async def poller(worker: Worker) -> None:
+        worker.down("Bot API unreachable")
+        await back.wait()
+        worker.up()
+        await asyncio.Event().wait()
+
+    async def database_ok() -> bool:
+        return True
+
+    worker = supervisor.start("telegram-poller", poller)
+    http = HttpServer("127.0.0.1", 0, readiness=database_ok, supervisor=supervisor)
+    await http.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def get(path: str) -> tuple[int, dict[str, object]]:
+                async with session.get(f"{http.url}{path}") as response:
+                    return response.status, await response.json()
+
+            await wait_for(lambda: worker.is_down, "the worker down")
+            assert (await get("/readyz"))[0] == 200  # down, not for long yet
+            clock.now += 31
+            status, body = await get("/readyz")
+            assert status == 503
+            assert body["workers"] == ["telegram-poller"]
+            assert "worker down: telegram-poller" in str(body["reason"])
+            assert (await get("/healthz")) == (200, {"status": "ok"})
+            back.set()
+            await wait_for(lambda: not worker.is_down, "the worker up")
+            assert await get("/readyz") == (200, {"status": "ready"})
+    finally:
+        await http.stop()
+        await supervisor.stop()
