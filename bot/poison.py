@@ -50,6 +50,8 @@ class PoisonGuard:
         not counted."""
         if is_database_outage(error):
             return None
+        if update_id in self._recorded:  # set aside already: acknowledge it at once
+            return self.attempts
         count = self._failures.pop(update_id, 0) + 1
         if count >= self.attempts:
             return count

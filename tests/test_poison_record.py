@@ -105,3 +105,60 @@ async def test_an_update_failing_poison_attempts_times_is_recorded_once(
         assert metrics.POISON_UPDATES.labels("telegram", "failing")._value.get() == counted + 1
     finally:
         await db.dispose()
+
+
+async def test_a_viber_callback_failing_poison_attempts_times_is_set_aside(
+    sqlite_url: str,
+) -> None:
+    """The real webhook handler on a real aiohttp server: a callback whose processing keeps
+    failing gets 500 (Viber sends it again) until the POISON_ATTEMPTS-th attempt, which is
+    recorded and answered 200; an outage answers 503 and never counts."""
+    from aiohttp import web
+    from telegram_harness import free_port
+    from viber_double import DEFAULT_TOKEN, ViberCallbacks, ViberUser
+
+    from bot.messengers.viber.webhook import ViberWebhook
+    from bot.poison import PoisonGuard
+
+    outages = {"left": 3}
+
+    class FailingSink:
+        async def process(self, event: object) -> bool:
+            if outages["left"]:
+                outages["left"] -= 1
+                raise ConnectionRefusedError("database down")
+            raise KeyError("a bug, not an outage")
+
+    async def no_welcome(callback: object) -> None:
+        return None
+
+    db = Database.from_url(sqlite_url)
+    webhook = ViberWebhook(
+        DEFAULT_TOKEN,
+        lambda: FailingSink(),  # type: ignore[arg-type, return-value]
+        welcome=no_welcome,  # type: ignore[arg-type]
+        poison=PoisonGuard("viber", attempts=3, db=db),
+    )
+    app = web.Application()
+    app.add_routes([webhook.route()])
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        viber = ViberCallbacks(f"http://127.0.0.1:{port}/viber/webhook", DEFAULT_TOKEN)
+        payload = viber.message_payload(
+            ViberUser("p01+AAAAAAAAAAAAAAAAAA=="), {"type": "text", "text": "a secret"}
+        )
+        statuses = [(await viber.post(payload)).status for _ in range(6)]
+        assert statuses == [503, 503, 503, 500, 500, 200]
+        assert (await viber.post(payload)).status == 200  # sent again: acknowledged at once
+        async with db.sessions() as session:
+            rows = (await session.execute(select(PoisonUpdate))).scalars().all()
+        assert [(r.platform, r.update_id, r.update_type, r.attempts) for r in rows] == [
+            ("viber", str(payload["message_token"]), "message", 3)
+        ]
+        assert rows[0].error.startswith("KeyError at")
+    finally:
+        await runner.cleanup()
+        await db.dispose()
