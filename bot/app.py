@@ -288,6 +288,7 @@ async def _serve(
             matcher=matcher,
             handler=desk.handler(handler) if desk is not None else handler,
             flood_exempt=desk.flood_exempt if desk is not None else None,
+            context_minutes=settings.context_minutes,
             supervisor=supervisor,
         ) as core:
             running.core = core

@@ -132,6 +132,7 @@ class Engine:
         clock: Callable[[], dt.datetime] = utcnow,
         flood: FloodPolicy = FloodPolicy(),
         flood_exempt: FloodExempt | None = None,
+        context_minutes: float = 30.0,
     ) -> None:
         if handler is None:
             from handlers.router import handle
@@ -144,6 +145,7 @@ class Engine:
         self.handler = handler
         self.outbox = outbox
         self.clock = clock
+        self.context_window = dt.timedelta(minutes=context_minutes)
         self.flood = FloodGuard(flood)
         #: Asked only when someone floods: may this turn go through anyway? The consultant desk
         #: gives it: staff paste ten messages at once, and a person with an open ticket sends
@@ -217,6 +219,7 @@ class Engine:
                 store=store,
                 translator_for=self.translator_for,
                 now=now,
+                context_window=self.context_window,
             )
             if failed:
                 ctx.reply(ctx.t.gettext(ERROR_NOTICE), kind="error")
@@ -317,6 +320,7 @@ async def running_core(
     flood_exempt: FloodExempt | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
     supervisor: Supervisor | None = None,
+    context_minutes: float = 30.0,
 ) -> AsyncIterator[Core]:
     """The outbox (with ``senders``), then the engine that wakes it, and the housekeeping job
     (a worker of ``supervisor`` when given: ``serve``).
@@ -332,6 +336,7 @@ async def running_core(
         outbox=outbox,
         clock=clock,
         flood_exempt=flood_exempt,
+        context_minutes=context_minutes,
     )
     if supervisor is not None:  # serve: housekeeping as a supervised worker
         supervisor.every(
@@ -370,6 +375,7 @@ async def open_core(
     content_dir: Any = None,
     migrate: bool | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    context_minutes: float = 30.0,
 ) -> AsyncIterator[Core]:
     """The whole core at once (``otwarta chat``): the database (see :func:`open_database`), the
     outbox with ``senders`` (started) and the engine (:func:`running_core`)."""
@@ -384,6 +390,7 @@ async def open_core(
             translator_for=translator_for,
             handler=handler,
             clock=clock,
+            context_minutes=context_minutes,
         ) as core,
     ):
         await core.outbox.start()

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     desk_reopen_hours: float = Field(
         default=72.0, description="a message this soon after a closing reopens the ticket"
     )
+    context_minutes: float = Field(
+        default=30.0,
+        description="a short follow-up this soon after an answer is read in its context",
+    )
     desk_comment_minutes: float = Field(
         default=30.0, description="how long a rating's optional comment is awaited"
     )

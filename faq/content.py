@@ -74,6 +74,23 @@ class Questions(_Strict):
             yield lang, list(getattr(self, lang))
 
 
+SECTION_KEYS: tuple[str, ...] = ("children", "cost", "where", "documents", "family")
+
+
+class Sections(_Strict):
+    """Optional short parts of an answer that a follow-up leads with ("а для дітей?" ->
+    ``children``). Each repeats, in a sentence or two, what the full answer says on it."""
+
+    children: PerLang | None = None
+    cost: PerLang | None = None
+    where: PerLang | None = None
+    documents: PerLang | None = None
+    family: PerLang | None = None
+
+    def get(self, key: str) -> PerLang | None:
+        return getattr(self, key, None) if key in SECTION_KEYS else None
+
+
 class Entry(_Strict):
     """One FAQ entry; field meanings are fixed by ``shared/CONTENT.md``."""
 
@@ -95,6 +112,8 @@ class Entry(_Strict):
     Required by ``otwarta content check``; past it, the bot says the answer may be out of date."""
     escalate: bool = False
     related: list[EntryId] = Field(default_factory=list)
+    sections: Sections | None = None
+    """Short answer sections by aspect (``faq.followup``); the full answer stays the truth."""
 
     def is_stale(self, today: dt.date) -> bool:
         """``True`` once ``review_by`` has passed: the answer may no longer be true."""

@@ -1,7 +1,22 @@
 """``otwarta faq eval`` and ``otwarta faq ask``: measuring the matcher on a labelled set.
 
 The set's format is ``shared/eval/README.md``: one JSON object a line with ``text``,
-``lang``, ``expected`` (an entry id or ``null``) and ``tags``. Every figure is computed for
+``lang``, ``expected`` (an entry id or ``null``) and ``tags``.
+
+**Dialogs** (follow-ups in context) are a second format, told apart by a ``turns`` field::
+
+    {"lang": "uk", "tags": ["same"], "turns": [
+        {"text": "де зробити песель укр", "expected": "pesel-ukr"},
+        {"text": "а для дітей що треба", "expected": "pesel-ukr"}]}
+
+Two or three turns, each with the entry that should answer it (``null``: none should). Tags
+say what the later turns are: ``same`` (an aspect of the entry just shown), ``related`` (a
+neighbouring entry, said briefly), ``new`` (a new topic). Each turn is matched with the
+context a person would have (:class:`faq.followup.MatchContext`): the entry the bot
+answered, or the expected one if the bot offered it ("Maybe one of these?": they tap it),
+else none. A turn is *right* when the expected entry is answered (for ``null``: nothing is
+answered); *helpful* when it is answered or offered. The same matcher without context and
+the naive baseline are measured on the same turns. Every figure is computed for
 our matcher and, in the same run, for the naive baseline (rapidfuzz ``extractOne`` with
 ``WRatio`` over every question of the knowledge base, ``score_cutoff=85``: answer on a hit,
 else hand off), so the two can be read side by side.
@@ -20,6 +35,7 @@ from typing import Any
 from rapidfuzz import fuzz, process, utils
 
 from faq.content import KnowledgeBase
+from faq.followup import MatchContext
 from faq.languages import LANGS
 from faq.matcher import Candidate, Matcher, MatchResult, load_matcher
 
@@ -188,8 +204,13 @@ class Metrics:
     top1: float | None
     recall3: float | None
     answered_correctly: float | None
+    helpful: float | None
+    """In scope: the right entry answered, or among those offered ("Maybe one of these?")."""
     confident_wrong: float
+    oos_no_answer: float | None
+    """Out of scope: not answered (offering entries is allowed)."""
     oos_rejection: float | None
+    """Out of scope: nothing offered at all (``handoff``)."""
     clarify_rate: float
     clarify_success: float | None
     in_scope_handoff: float | None
@@ -221,6 +242,13 @@ def compute_metrics(pairs: Sequence[tuple[Example, Outcome]]) -> Metrics:
         1 for ex, out in pairs if out.decision == "answer" and not ex.right(out.offered)
     )
     rejected = sum(1 for _, out in outside if out.decision == "handoff")
+    not_answered = sum(1 for _, out in outside if out.decision != "answer")
+    helpful = sum(
+        1
+        for ex, out in inside
+        if (out.decision == "answer" and out.offered[:1] == (ex.expected,))
+        or (out.decision == "clarify" and ex.expected in out.offered)
+    )
     clarified = [(ex, out) for ex, out in pairs if out.decision == "clarify"]
     clarified_in = [(ex, out) for ex, out in clarified if ex.expected is not None]
     clarify_ok = sum(1 for ex, out in clarified_in if any(map(ex.accepts, out.offered)))
@@ -235,7 +263,9 @@ def compute_metrics(pairs: Sequence[tuple[Example, Outcome]]) -> Metrics:
         top1=_ratio(top1, len(inside)),
         recall3=_ratio(recall3, len(inside)),
         answered_correctly=_ratio(answered_ok, len(inside)),
+        helpful=_ratio(helpful, len(inside)),
         confident_wrong=confident_wrong / len(pairs) if pairs else 0.0,
+        oos_no_answer=_ratio(not_answered, len(outside)),
         oos_rejection=_ratio(rejected, len(outside)),
         clarify_rate=len(clarified) / len(pairs) if pairs else 0.0,
         clarify_success=_ratio(clarify_ok, len(clarified_in)),
@@ -301,6 +331,208 @@ def evaluate(
     )
 
 
+# --- dialogs (follow-ups in context) -------------------------------------------------------
+
+DIALOG_TAGS = frozenset({"same", "related", "new"})
+
+
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    line: int
+    lang: str
+    tags: tuple[str, ...]
+    turns: tuple[tuple[str, str | None], ...]
+    """(text, expected entry id or ``None``) per turn."""
+
+
+def is_dialog_file(path: Path) -> bool:
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if raw.strip():
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError:
+                return False
+            return isinstance(obj, dict) and "turns" in obj
+    return False
+
+
+def read_dialogs(path: Path | str, known_ids: Iterable[str]) -> list[Dialog]:
+    """Parse and validate a dialog JSONL set; :class:`ValueError` names the file and line."""
+    path = Path(path)
+    ids = set(known_ids)
+    dialogs: list[Dialog] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where}: invalid JSON: {exc.msg}") from None
+        if not isinstance(obj, dict) or set(obj) != {"lang", "tags", "turns"}:
+            raise ValueError(f"{where}: expected an object with lang, tags and turns")
+        lang, tags, turns = obj["lang"], obj["tags"], obj["turns"]
+        if lang not in LANGS:
+            raise ValueError(f"{where}: lang must be one of {', '.join(LANGS)}, not {lang!r}")
+        if not isinstance(tags, list) or not set(tags) <= DIALOG_TAGS:
+            raise ValueError(f"{where}: tags must be among {', '.join(sorted(DIALOG_TAGS))}")
+        if not isinstance(turns, list) or not 2 <= len(turns) <= 3:
+            raise ValueError(f"{where}: a dialog has two or three turns")
+        parsed: list[tuple[str, str | None]] = []
+        for turn in turns:
+            if not isinstance(turn, dict) or set(turn) != {"text", "expected"}:
+                raise ValueError(f"{where}: each turn is an object with text and expected")
+            text, expected = turn["text"], turn["expected"]
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"{where}: a turn's text must be a non-empty string")
+            if expected is not None and expected not in ids:
+                raise ValueError(f"{where}: expected {expected!r} is not an entry id")
+            parsed.append((text, expected))
+        dialogs.append(Dialog(number, lang, tuple(tags), tuple(parsed)))
+    if not dialogs:
+        raise ValueError(f"{path}: no dialogs")
+    return dialogs
+
+
+@dataclass(frozen=True, slots=True)
+class DialogFigures:
+    turns: int
+    first_right: float
+    later_turns: int
+    later_right: float
+    later_helpful: float
+
+
+def _turn(decision: str, offered: tuple[str, ...], expected: str | None) -> tuple[bool, bool]:
+    """(right, helpful) of one turn's outcome."""
+    answered = decision == "answer"
+    if expected is None:
+        return not answered, decision == "handoff"
+    right = answered and offered[:1] == (expected,)
+    return right, right or (decision == "clarify" and expected in offered)
+
+
+def run_dialogs(
+    dialogs: Sequence[Dialog],
+    step: Callable[[str, str | None], tuple[str, tuple[str, ...]]],
+    tags: frozenset[str] | None = None,
+) -> tuple[DialogFigures, list[dict[str, Any]]]:
+    """Play every dialog; ``step(text, context entry)`` -> (decision, offered)."""
+    first = later = later_ok = later_helpful = 0
+    errors: list[dict[str, Any]] = []
+    for dialog in dialogs:
+        if tags is not None and not tags & set(dialog.tags):
+            continue
+        context: str | None = None
+        for i, (text, expected) in enumerate(dialog.turns):
+            decision, offered = step(text, context)
+            right, helpful = _turn(decision, offered, expected)
+            if i == 0:
+                first += right
+            else:
+                later += 1
+                later_ok += right
+                later_helpful += helpful
+                if not right:
+                    errors.append(
+                        {
+                            "line": dialog.line,
+                            "turn": i + 1,
+                            "text": text,
+                            "context": context,
+                            "expected": expected,
+                            "decision": decision,
+                            "offered": list(offered),
+                        }
+                    )
+            if decision == "answer" and offered:
+                context = offered[0]
+            elif decision == "clarify" and expected in offered:
+                context = expected
+            else:
+                context = None
+    n = sum(1 for d in dialogs if tags is None or tags & set(d.tags))
+    return (
+        DialogFigures(
+            n + later,
+            first / n if n else 0.0,
+            later,
+            later_ok / later if later else 0.0,
+            later_helpful / later if later else 0.0,
+        ),
+        errors,
+    )
+
+
+def dialog_report(
+    dialogs: Sequence[Dialog], matcher: Matcher, kb: KnowledgeBase | None, list_errors: bool
+) -> dict[str, Any]:
+    def with_context(text: str, context: str | None) -> tuple[str, tuple[str, ...]]:
+        r = matcher.match(text, context=MatchContext(context) if context else None)
+        return r.decision, r.offered
+
+    def without_context(text: str, context: str | None) -> tuple[str, tuple[str, ...]]:
+        r = matcher.match(text)
+        return r.decision, r.offered
+
+    runners: dict[str, Callable[[str, str | None], tuple[str, tuple[str, ...]]]] = {
+        "ours": with_context,
+        "ours, no context": without_context,
+    }
+    if kb is not None:
+        naive = naive_baseline(kb)
+
+        def baseline(text: str, context: str | None) -> tuple[str, tuple[str, ...]]:
+            out = naive(text)
+            return out.decision, out.offered
+
+        runners["naive"] = baseline
+    report: dict[str, Any] = {"dialogs": len(dialogs)}
+    for name, step in runners.items():
+        figures, errors = run_dialogs(dialogs, step)
+        report[name] = asdict(figures)
+        report[name]["by_tag"] = {
+            tag: asdict(run_dialogs(dialogs, step, frozenset({tag}))[0])
+            for tag in sorted({t for d in dialogs for t in d.tags})
+        }
+        if list_errors and name == "ours":
+            report["errors"] = errors
+    return report
+
+
+def format_dialog_report(report: dict[str, Any], path: Path) -> str:
+    names = [n for n in ("ours", "ours, no context", "naive") if n in report]
+    lines = [
+        f"FAQ follow-up dialogs: {path}",
+        f"{report['dialogs']} dialogs",
+        "",
+        f"{'metric':<30}" + "".join(f"{n:>18}" for n in names),
+        "-" * (30 + 18 * len(names)),
+    ]
+    for label, key in (
+        ("first turns right", "first_right"),
+        ("later turns right", "later_right"),
+        ("later turns helpful", "later_helpful"),
+    ):
+        lines.append(f"{label:<30}" + "".join(f"{_pct(report[n][key]):>18}" for n in names))
+    tags = sorted(report["ours"]["by_tag"])
+    for tag in tags:
+        label = f"later turns right: {tag}"
+        lines.append(
+            f"{label:<30}"
+            + "".join(f"{_pct(report[n]['by_tag'][tag]['later_right']):>18}" for n in names)
+        )
+    if "errors" in report:
+        lines += ["", f"later turns missed ({len(report['errors'])}):"]
+        for err in report["errors"]:
+            lines.append(
+                f"  line {err['line']} turn {err['turn']}: {err['text']!r} after "
+                f"{err['context']} expected {err['expected']} -> {err['decision']} "
+                f"{err['offered']}"
+            )
+    return "\n".join(lines)
+
+
 # --- the command ---------------------------------------------------------------------------
 
 
@@ -316,6 +548,12 @@ def run_eval(
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     matcher = load_matcher(content_dir)
+    if is_dialog_file(path):
+        dialogs = read_dialogs(path, matcher.kb.entries)
+        dreport = dialog_report(dialogs, matcher, matcher.kb if baseline else None, list_errors)
+        if as_json:
+            return json.dumps({"file": str(path), **dreport}, ensure_ascii=False, indent=2)
+        return format_dialog_report(dreport, path)
     examples = read_examples(path, matcher.kb.entries)
     report = evaluate(examples, ours(matcher), naive_baseline(matcher.kb) if baseline else None)
     if as_json:
@@ -350,8 +588,10 @@ _ROWS: tuple[tuple[str, str, bool], ...] = (
     ("top-1 accuracy (in scope)", "top1", True),
     ("recall@3 (in scope)", "recall3", True),
     ("answered correctly (in scope)", "answered_correctly", True),
+    ("helpful: answered or offered", "helpful", True),
     ("confident wrong (all)", "confident_wrong", True),
-    ("out-of-scope rejection", "oos_rejection", True),
+    ("out of scope: no answer", "oos_no_answer", True),
+    ("out of scope: nothing offered", "oos_rejection", True),
     ("clarify rate (all)", "clarify_rate", True),
     ("clarify success", "clarify_success", True),
     ("handed off (in scope)", "in_scope_handoff", True),

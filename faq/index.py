@@ -13,10 +13,13 @@ closest known words by rapidfuzz (typos), all with a strength in (0, 1].
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable
+from array import array
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -25,7 +28,7 @@ from faq.config import MatcherConfig
 from faq.content import KnowledgeBase
 from faq.languages import LANGS
 from faq.lexicon import STOP_WORDS
-from faq.text import skeleton, stem, term_of, words
+from faq.text import normalize, skeleton, stem, term_of, tokenize, words
 
 
 def extends(a: str, b: str) -> bool:
@@ -46,6 +49,31 @@ class Resolved:
     stop: bool
 
 
+_SEPARATOR = "|"
+
+
+def _unit_words(texts: list[str]) -> list[list[str]]:
+    """:func:`words` of each text, normalised in one call (one pass over the entry)."""
+    joined = normalize(_SEPARATOR.join(t.replace("\n", " ") for t in texts), bounded=False)
+    pieces = joined.split(_SEPARATOR)
+    if len(pieces) != len(texts):  # a text had the separator in it: one at a time
+        return [words(t) for t in texts]
+    return [tokenize(p) for p in pieces]
+
+
+def _lang_at(by_lang: list[tuple[str, int, int]], i: int) -> str | None:
+    return next((lang for lang, start, stop in by_lang if start <= i < stop), None)
+
+
+def _answer_words(text: str, chunks_read: dict[str, frozenset[str]]) -> set[str]:
+    """The distinct words of an answer. The text is normalised once and split at white space;
+    each distinct chunk (``**PESEL**,``) is tokenised once for the whole build."""
+    chunks = set(normalize(text.replace("\n", " "), bounded=False).split())
+    for chunk in chunks.difference(chunks_read):
+        chunks_read[chunk] = frozenset(tokenize(chunk))
+    return set().union(*map(chunks_read.__getitem__, chunks))
+
+
 class Lexicon:
     """Surface words and skeletons per language: for layout repair and language detection."""
 
@@ -54,11 +82,13 @@ class Lexicon:
         self.skeletons: dict[str, set[str]] = {lang: set() for lang in LANGS}
 
     def add(self, lang: str, tokens: Iterable[str]) -> None:
-        for token in tokens:
+        seen = self.words[lang]
+        skeletons = self.skeletons[lang]
+        for token in set(tokens) - seen:
             if token.isdigit() or len(token) < 2:
                 continue
-            self.words[lang].add(token)
-            self.skeletons[lang].add(skeleton(token))
+            seen.add(token)
+            skeletons.add(skeleton(token))
 
     def freeze(self) -> None:
         self.cyrillic_skeletons = frozenset(self.skeletons["uk"] | self.skeletons["ru"])
@@ -67,54 +97,71 @@ class Lexicon:
 
 
 class Index:
-    """Inverted index over entries (candidate generation) and units (reranking)."""
+    """Inverted index over entries (candidate generation) and units (reranking).
+
+    Built in one pass, linear in the size of the knowledge base, and compact: every distinct
+    word is read once (a cache from surface word to term id), an answer contributes its set of
+    distinct words, and each entry's answer-only terms are one sorted ``array('i')`` (4 bytes
+    a term) looked up by bisection. The per-entry term -> units map of the reranker is not
+    stored: the reranker walks the dozen entries it needs (:meth:`term_units`).
+    """
 
     def __init__(self, kb: KnowledgeBase, config: MatcherConfig) -> None:
         self.config = config
         self.entry_ids: tuple[str, ...] = tuple(kb.entries)
+        self.entry_number = {entry_id: e for e, entry_id in enumerate(self.entry_ids)}
         self.lexicon = Lexicon()
         term_ids: dict[str, int] = {}
         strong: list[dict[int, int]] = []  # term -> {entry: units containing it}
-        weak: list[set[int]] = []  # term -> entries whose answer contains it
-        units: list[tuple[int, tuple[int, ...]]] = []
+        answer_df: Counter[int] = Counter()  # term -> entries with it only in the answer
+        answer_only: list[array[int]] = []  # entry -> its answer-only terms, ascending
+        units: list[tuple[int, ...]] = []
         unit_langs: list[str | None] = []
-        entry_units: list[list[int]] = []
+        entry_units: list[range] = []
         surface: dict[str, str] = {}  # skeleton -> key (fuzzy correction vocabulary)
+        token_tid: dict[str, int] = {}  # normalised word -> term id (each word read once)
 
-        def term(key: str) -> int:
-            tid = term_ids.get(key)
-            if tid is None:
-                tid = term_ids[key] = len(term_ids)
-                strong.append({})
-                weak.append(set())
-            return tid
+        def learn(tokens: set[str]) -> None:
+            for token in tokens.difference(token_tid):
+                key = term_of(token)
+                tid = term_ids.get(key)
+                if tid is None:
+                    tid = term_ids[key] = len(term_ids)
+                    strong.append({})
+                token_tid[token] = tid
+                surface.setdefault(skeleton(token), key)
 
+        tid_of = token_tid.__getitem__
+        chunks_read: dict[str, frozenset[str]] = {}
         for e, entry in enumerate(kb.entries.values()):
-            texts: list[tuple[str | None, str]] = [(None, entry.title.get(lg)) for lg in LANGS]
-            texts += [(None, alias) for alias in entry.aliases]
+            texts = [entry.title.get(lg) for lg in LANGS] + list(entry.aliases)
+            keywords = len(texts)
+            by_lang: list[tuple[str, int, int]] = []
             for lang, questions in entry.questions.items():
-                texts += [(lang, q) for q in questions]
-                self.lexicon.add(lang, (t for q in questions for t in words(q)))
-            mine: list[int] = []
-            for unit_lang, text in texts:
-                tokens = words(text)
-                tids = tuple(dict.fromkeys(term(term_of(t)) for t in tokens))
-                if not tids:
-                    continue
-                for t in tokens:
-                    surface.setdefault(skeleton(t), term_of(t))
-                for tid in tids:
-                    strong[tid][e] = strong[tid].get(e, 0) + 1
-                mine.append(len(units))
-                units.append((e, tids))
-                unit_langs.append(unit_lang)
-            entry_units.append(mine)
+                by_lang.append((lang, len(texts), len(texts) + len(questions)))
+                texts += questions
+            pieces = _unit_words(texts)
+            learn(set().union(*pieces))
+            for lang, start, stop in by_lang:
+                self.lexicon.add(lang, set().union(*pieces[start:stop]))
+            first = len(units)
+            for i, ws in enumerate(pieces):
+                if ws:
+                    units.append(tuple(dict.fromkeys(map(tid_of, ws))))
+                    unit_langs.append(None if i < keywords else _lang_at(by_lang, i))
+            entry_units.append(range(first, len(units)))
+            counts = Counter(chain.from_iterable(units[first:]))
+            for term, count in counts.items():
+                strong[term][e] = count
+            in_answers: set[int] = set()
             for lang in LANGS:
-                tokens = words(entry.answer.get(lang))
+                tokens = _answer_words(entry.answer.get(lang), chunks_read)
                 self.lexicon.add(lang, tokens)
-                for t in tokens:
-                    weak[term(term_of(t))].add(e)
-                    surface.setdefault(skeleton(t), term_of(t))
+                learn(tokens)
+                in_answers.update(map(tid_of, tokens))
+            only = in_answers.difference(counts)
+            answer_df.update(only)
+            answer_only.append(array("i", sorted(only)))
 
         for lang, text in STOP_WORDS.items():
             self.lexicon.add(lang, words(text))
@@ -126,8 +173,7 @@ class Index:
         self.keys: tuple[str, ...] = tuple(term_ids)
         idf: list[float] = []
         for tid in range(len(term_ids)):
-            only_weak = len(weak[tid] - strong[tid].keys())
-            df = len(strong[tid]) + config.answer_df_weight * only_weak
+            df = len(strong[tid]) + config.answer_df_weight * answer_df[tid]
             idf.append(math.log(1.0 + (n - df + 0.5) / (df + 0.5)))
         self.max_idf = math.log(1.0 + (n - 0.5) / 1.5) if n > 1 else 1.0
         self.idf = tuple(idf)
@@ -136,31 +182,23 @@ class Index:
             for w, key in zip(idf, self.keys, strict=True)
         )
 
-        # Entry postings: term -> {entry: field factor} for questions/aliases/title, and the
-        # entries that have the term only in their answer.
+        # Entry postings: term -> {entry: units containing it} for questions/aliases/title
+        # (``tf_factor[count]`` is the field factor), and per entry its answer-only terms.
         base, k = config.centrality_base, config.centrality_k
-        self.postings: tuple[dict[int, float], ...] = tuple(
-            {e: base + (1 - base) * tf / (tf + k) for e, tf in row.items()} for row in strong
+        max_tf = max((max(row.values()) for row in strong if row), default=1)
+        self.tf_factor: tuple[float, ...] = tuple(
+            base + (1 - base) * tf / (tf + k) for tf in range(max_tf + 1)
         )
-        self.answer_only: tuple[frozenset[int], ...] = tuple(
-            frozenset(w - s.keys()) for w, s in zip(weak, strong, strict=True)
-        )
+        self.postings: tuple[dict[int, int], ...] = tuple(strong)
+        self.answer_only: tuple[array[int], ...] = tuple(answer_only)
         self.units = tuple(units)
         self.unit_langs = tuple(unit_langs)
         self.unit_is_question = tuple(lang is not None for lang in unit_langs)
         """Questions are sentences; titles and aliases are keywords (scored differently)."""
-        self.unit_terms = tuple(frozenset(tids) for _, tids in units)
-        self.unit_norm = tuple(sum(self.term_weight[t] for t in tids) or 1.0 for _, tids in units)
-        self.entry_units = tuple(tuple(u) for u in entry_units)
-        entry_term_units: list[dict[int, tuple[int, ...]]] = []
-        for mine in entry_units:
-            by_term: dict[int, list[int]] = {}
-            for u in mine:
-                for tid in units[u][1]:
-                    by_term.setdefault(tid, []).append(u)
-            entry_term_units.append({tid: tuple(us) for tid, us in by_term.items()})
-        self.entry_term_units = tuple(entry_term_units)
-        """Per entry: term -> its units containing the term (reranking touches only those)."""
+        tw = self.term_weight
+        weight_of = tw.__getitem__
+        self.unit_norm = tuple(sum(map(weight_of, tids)) or 1.0 for tids in units)
+        self.entry_units = tuple(entry_units)
 
         by_stem: dict[str, list[int]] = defaultdict(list)
         for key, tid in term_ids.items():
@@ -182,6 +220,22 @@ class Index:
             for first, skels in buckets.items()
         }
         self.resolve = lru_cache(maxsize=50_000)(self._resolve)
+
+    def in_answer_only(self, tid: int, e: int) -> bool:
+        """Whether entry ``e`` has term ``tid`` in its answer but not in its questions."""
+        row = self.answer_only[e]
+        i = bisect_left(row, tid)
+        return i < len(row) and row[i] == tid
+
+    def term_units(self, e: int, wanted: Mapping[int, object]) -> dict[int, list[int]]:
+        """Entry ``e``'s units containing each of the ``wanted`` terms."""
+        out: dict[int, list[int]] = {}
+        units = self.units
+        for u in self.entry_units[e]:
+            for tid in units[u]:
+                if tid in wanted:
+                    out.setdefault(tid, []).append(u)
+        return out
 
     # ---------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ Decisions use the thresholds of :class:`faq.config.MatcherConfig`.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import time
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ from typing import Any, Literal
 
 from faq.config import DEFAULT_CONFIG, MatcherConfig
 from faq.content import KnowledgeBase, load_knowledge_base
+from faq.followup import MatchContext, read_followup
+from faq.identity import ABOUT_ENTRY, asks_about_the_bot
 from faq.index import Index, Resolved
 from faq.intents import IntentDetector
 from faq.languages import LANGS
@@ -49,9 +52,18 @@ class MatchResult:
     lang: str
     """The language the reply should be in."""
     intent: str | None = None
-    """``None`` for a question; ``human``, ``greeting``, ``thanks`` or ``urgent``."""
+    """``None`` for a question; ``human``, ``greeting``, ``thanks``, ``urgent``, or ``about``
+    (a question about the bot itself: decision ``answer`` with the ``about-project`` entry)."""
     offered: tuple[str, ...] = ()
-    """Entry ids to show: the answer's entry, or up to three for a clarification."""
+    """Entry ids to show: the answer's entry, or one to three for ``clarify`` -- the unsure
+    middle, shown as "Maybe one of these?" with the consultant and the menu."""
+    section: str | None = None
+    """A follow-up about one aspect of the context entry (``children``, ``cost``, ``where``,
+    ``documents``, ``family``): the answer may lead with that section of the entry."""
+    followup: str | None = None
+    """With a context: ``same`` (the context entry again), ``related`` (read with the context
+    and found the context entry's neighbour), ``new`` (a new topic: drop the context), or
+    ``None`` (the context did not apply: a long message, an intent)."""
     urgent_kind: str | None = None
     """For ``intent == "urgent"``, what the emergency is (:data:`faq.intents.URGENT_KINDS`:
     ``medical``, ``suicide``, ``violence``, ``danger``, ``trafficking``, ``arrest``,
@@ -70,6 +82,8 @@ class MatchResult:
             "lang": self.lang,
             "offered": list(self.offered),
             "urgent_kind": self.urgent_kind,
+            "section": self.section,
+            "followup": self.followup,
             "candidates": [
                 {"id": c.entry_id, "score": round(c.score, 4)} for c in self.candidates[:top]
             ],
@@ -114,37 +128,51 @@ class Matcher:
         # Compile regexes, fill rapidfuzz/lru paths: the first user waits no longer than others.
         for text in ("як отримати песель", "ult cltkfnm gtctkm", "kak poluchit pesel", "дякую"):
             self.match(text)
+        if self.index.entry_ids:  # the follow-up and about-the-bot paths too
+            self.match("а для дітей?", context=MatchContext(self.index.entry_ids[0]))
+            self.match("хто ти")
 
     # ---------------------------------------------------------------------------------------
 
-    def match(self, text: str, lang: str | None = None) -> MatchResult:
-        """Rank entries for ``text`` and decide; never raises (see module docstring)."""
+    def match(
+        self, text: str, lang: str | None = None, context: MatchContext | None = None
+    ) -> MatchResult:
+        """Rank entries for ``text`` and decide; never raises (see module docstring).
+
+        ``context``: the entry the person saw last (:mod:`faq.followup`), for follow-ups.
+        """
         started = time.perf_counter()
         try:
-            result = self._match(text if isinstance(text, str) else str(text), lang)
+            result = self._match(text if isinstance(text, str) else str(text), lang, context)
         except Exception:  # pragma: no cover - a bug must not take the conversation down
             result = MatchResult(
                 "handoff", (), lang if lang in LANGS else "uk", debug={"error": True}
             )
         elapsed = (time.perf_counter() - started) * 1000.0
-        return MatchResult(
-            result.decision,
-            result.candidates,
-            result.lang,
-            result.intent,
-            result.offered,
-            result.urgent_kind,
-            result.debug,
-            elapsed,
-        )
+        return dataclasses.replace(result, elapsed_ms=elapsed)
 
-    def _match(self, text: str, lang: str | None) -> MatchResult:
+    def _match(self, text: str, lang: str | None, context: MatchContext | None) -> MatchResult:
         lexicon = self.index.lexicon
         reading = read(text, lexicon)
         intent, urgent_kind = self.intents.classify(reading.tokens)
         debug: dict[str, Any] = {"tokens": list(reading.tokens)}
         if reading.layout:
             debug["layout"] = reading.layout
+        if (
+            intent != "urgent"
+            and ABOUT_ENTRY in self.kb.entries
+            and asks_about_the_bot(reading.tokens, intent == "human")
+        ):
+            reply_lang = lang if lang in LANGS else detect_language(reading, lexicon)
+            about = (Candidate(ABOUT_ENTRY, 1.0),)
+            return MatchResult("answer", about, reply_lang, "about", (ABOUT_ENTRY,), debug=debug)
+        if (
+            context is not None
+            and intent in ("greeting", "thanks")
+            and (fu := read_followup(reading.tokens)) is not None
+            and fu.aspect is not None
+        ):
+            intent = None  # "a dla dziecka?" is not "dzięki": a follow-up names an aspect
         if intent in ("human", "greeting", "thanks") or not reading.tokens:
             reply_lang = lang if lang in LANGS else detect_language(reading, lexicon)
             return MatchResult("handoff", (), reply_lang, intent, debug=debug)
@@ -155,9 +183,82 @@ class Matcher:
         reply_lang = lang if lang in LANGS else detect_language(reading, lexicon, best_unit_lang)
         candidates = tuple(Candidate(self.index.entry_ids[e], s) for e, s in scored)
         decision, offered = self._decide(candidates)
-        return MatchResult(decision, candidates, reply_lang, intent, offered, urgent_kind, debug)
+        fresh = MatchResult(
+            decision, candidates, reply_lang, intent, offered, urgent_kind=urgent_kind, debug=debug
+        )
+        if context is None or intent is not None or context.entry_id not in self.kb.entries:
+            return fresh
+        return self._in_context(reading, fresh, context.entry_id)
+
+    def _in_context(self, reading: Reading, fresh: MatchResult, context_id: str) -> MatchResult:
+        """A short message after ``context_id`` was shown (see :mod:`faq.followup`)."""
+        followup = read_followup(reading.tokens, lambda t: self.index.resolve(t).stop)
+        if followup is None:
+            return fresh
+        entry = self.kb.entries[context_id]
+        neighbours = {context_id, *entry.related}
+        best = fresh.candidates[0].score if fresh.candidates else 0.0
+        elsewhere = fresh.decision == "answer" and fresh.offered[0] not in neighbours
+        if (
+            followup.rest
+            and elsewhere
+            and (followup.aspect is None or best >= self.config.context_new_topic)
+        ):
+            return dataclasses.replace(fresh, followup="new")
+        e_ctx = self.index.entry_number[context_id]
+        strange = sum(1 for t in followup.rest if not self._mentions(e_ctx, t))
+        if not followup.rest or (followup.aspect is not None and not elsewhere and strange <= 1):
+            # Only an aspect of what they just read (and words that point nowhere else).
+            if followup.aspect is None:
+                return fresh
+            others = tuple(c for c in fresh.candidates if c.entry_id != context_id)
+            same = (Candidate(context_id, 1.0), *others)
+            return dataclasses.replace(
+                fresh,
+                decision="answer",
+                candidates=same,
+                offered=(context_id,),
+                section=followup.aspect,
+                followup="same",
+            )
+        # Words of its own: the message's own reading, with the context as a prior (the
+        # context entry and its neighbours gain a little; an aspect word, a little more).
+        cfg = self.config
+        prior = {e: cfg.context_related_bonus for e in entry.related}
+        prior[context_id] = cfg.context_same_bonus + (
+            cfg.context_aspect_bonus if followup.aspect else 0.0
+        )
+        scores = {c.entry_id: c.score for c in fresh.candidates}
+        for e in prior:
+            scores.setdefault(e, 0.0)
+        ranked = sorted(
+            ((e, min(1.0, s + prior.get(e, 0.0))) for e, s in scores.items()),
+            key=lambda es: (-es[1], es[0]),
+        )
+        candidates = tuple(Candidate(e, s) for e, s in ranked if s > 0.0)
+        decision, offered = self._decide(candidates)
+        top = candidates[0].entry_id if candidates else None
+        kind = "same" if top == context_id else "related" if top in neighbours else "new"
+        return dataclasses.replace(
+            fresh,
+            decision=decision,
+            candidates=candidates,
+            offered=offered,
+            section=followup.aspect if kind == "same" else None,
+            followup=kind,
+        )
+
+    def _mentions(self, e: int, token: str) -> bool:
+        """Whether entry number ``e`` has ``token`` (or a form of it) anywhere, answer included."""
+        index = self.index
+        return any(
+            e in index.postings[tid] or index.in_answer_only(tid, e)
+            for tid, _ in index.resolve(token).matches
+        )
 
     def _decide(self, candidates: tuple[Candidate, ...]) -> tuple[Decision, tuple[str, ...]]:
+        """Three zones: answer (confident, clear of the runner-up), clarify (the unsure
+        middle: offer the one to three likeliest), handoff (nothing fits)."""
         cfg = self.config
         if not candidates or candidates[0].score < cfg.handoff_below:
             return "handoff", ()
@@ -187,6 +288,11 @@ class Matcher:
         known = [r for r in resolved if r.matches]
         unknown = sum(r.weight for r in resolved if not r.matches)
         total = sum(r.weight for r in known) + min(unknown, cfg.unknown_mass_cap * index.max_idf)
+        # A long message tells a story around its question: past a few words' worth of
+        # information, more words dilute the share an entry explains only partly.
+        full = cfg.message_mass_full * index.max_idf
+        if total > full:
+            total = full + cfg.message_mass_excess * (total - full)
         if not known or total <= 0.0:
             return [], None
 
@@ -198,7 +304,7 @@ class Matcher:
     def _coverage(self, known: list[Resolved], total: float) -> list[tuple[int, float]]:
         """Entries by coverage: the weighted share of the message they contain."""
         index, cfg = self.index, self.config
-        postings = index.postings
+        postings, fac = index.postings, index.tf_factor
         # 1. Candidates from the questions/aliases/titles, rarest words first; once there are
         #    enough, common words only add to entries already found (bounded work at scale).
         order = sorted(known, key=lambda r: min(len(postings[t]) for t, _ in r.matches))
@@ -208,14 +314,14 @@ class Matcher:
             for tid, strength in r.matches:
                 row = postings[tid]
                 if not approx or len(row) <= cfg.seed_postings:
-                    for e, factor in row.items():
-                        if strength * factor > here.get(e, 0.0):
-                            here[e] = strength * factor
+                    for e, tf in row.items():
+                        if strength * fac[tf] > here.get(e, 0.0):
+                            here[e] = strength * fac[tf]
                 else:
                     for e in approx:
                         found = row.get(e)
-                        if found is not None and strength * found > here.get(e, 0.0):
-                            here[e] = strength * found
+                        if found is not None and strength * fac[found] > here.get(e, 0.0):
+                            here[e] = strength * fac[found]
             for e, value in here.items():
                 approx[e] = approx.get(e, 0.0) + r.weight * value
         if not approx:
@@ -231,9 +337,9 @@ class Matcher:
                 for tid, strength in r.matches:
                     strong = postings[tid].get(e)
                     factor = (
-                        strong
+                        fac[strong]
                         if strong is not None
-                        else (answer_w if e in index.answer_only[tid] else 0.0)
+                        else (answer_w if index.in_answer_only(tid, e) else 0.0)
                     )
                     if strength * factor > best:
                         best = strength * factor
@@ -259,7 +365,7 @@ class Matcher:
         best_unit: tuple[float, int] = (-1.0, -1)
         tops = {tid: max(s for _, s in hits) for tid, hits in term_strength.items()}
         for e, cov in shortlist:
-            by_term = index.entry_term_units[e]
+            by_term = index.term_units(e, term_strength)
             covered: dict[int, float] = {}
             per_unit: dict[int, dict[int, float]] = {}
             for tid, hits in term_strength.items():

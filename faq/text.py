@@ -32,11 +32,10 @@ INVISIBLE = "\u00ad\u034f\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\
 joiners, word joiner, byte-order mark ...): deleted, so ``пе\u200bсель`` is ``песель``."""
 _INVISIBLE = str.maketrans({ch: None for ch in INVISIBLE})
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_DELETE = str.maketrans({ch: None for ch in _APOSTROPHES})
-_FOLD = str.maketrans({"ё": "е"})
+_DELETE_CHARS = _APOSTROPHES  # invisible characters are gone already (sanitize)
 _PLUS = re.compile(r"(\d)\s*\+")
-_TOKEN = re.compile(r"[^\W_]+")
-_DIGITS_LETTERS = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+_TOKEN = re.compile(r"[^\W\d_]+|\d+")
+"""Runs of letters, runs of digits: ``800plus`` -> ``800``, ``plus``."""
 
 
 def clip(text: str) -> str:
@@ -71,13 +70,18 @@ def normalize(text: str, bounded: bool = True) -> str:
     """
     text = _clean_controls(sanitize(clip(text) if bounded else text))
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = text.translate(_DELETE).translate(_FOLD)
-    return _PLUS.sub(r"\1 plus ", text)
+    # str.replace per character present: a fast scan, where translate looks up every char.
+    for ch in _DELETE_CHARS:
+        if ch in text:
+            text = text.replace(ch, "")
+    if "ё" in text:
+        text = text.replace("ё", "е")
+    return _PLUS.sub(r"\1 plus ", text) if "+" in text else text
 
 
 def tokenize(normalized: str, limit: int | None = None) -> list[str]:
     """Word tokens (letters and digits) of normalised text; digits split from letters."""
-    tokens = _TOKEN.findall(_DIGITS_LETTERS.sub(" ", normalized))
+    tokens = _TOKEN.findall(normalized)
     return tokens if limit is None else tokens[:limit]
 
 
@@ -305,6 +309,10 @@ _ENDINGS = tuple(
         reverse=True,
     )
 )
+_ENDINGS_BY_SIZE = tuple(
+    (size, frozenset(e for e in _ENDINGS if len(e) == size))
+    for size in sorted({len(e) for e in _ENDINGS}, reverse=True)
+)
 _VOWELS = frozenset("aeiou")
 
 
@@ -313,9 +321,9 @@ def stem(key: str) -> str:
     """Strip one inflectional ending (and a final vowel) from a skeleton; keep 3+ letters."""
     if len(key) <= 3 or key.isdigit():
         return key
-    for ending in _ENDINGS:
-        if key.endswith(ending) and len(key) - len(ending) >= 4:
-            key = key[: -len(ending)]
+    for size, endings in _ENDINGS_BY_SIZE:  # the longest ending first, as listed in _ENDINGS
+        if len(key) - size >= 4 and key[-size:] in endings:
+            key = key[:-size]
             break
     if len(key) > 3 and key[-1] in _VOWELS:
         key = key[:-1]

@@ -75,8 +75,14 @@ def _source_link(source: str) -> str:
     return f"[{host.removeprefix('www.')}]({source})"
 
 
-def send_answer(ctx: TurnContext, entry: Entry, query_id: int | None = None) -> None:
-    """Reply with ``entry``: ``query_id`` (the logged question it answers) adds 👍/👎."""
+def send_answer(
+    ctx: TurnContext, entry: Entry, query_id: int | None = None, section: str | None = None
+) -> None:
+    """Reply with ``entry``: ``query_id`` (the logged question it answers) adds 👍/👎.
+
+    ``section`` (a follow-up's aspect: ``children``, ``cost``...): the entry's short section
+    on it leads, when the entry has one. The entry becomes the person's context.
+    """
     _ = ctx.t.gettext
     lang = lang_of(ctx)
     parts = []
@@ -92,6 +98,10 @@ def send_answer(ctx: TurnContext, entry: Entry, query_id: int | None = None) -> 
                 "A consultant can check it for you."
             )
         )
+    lead = entry.sections.get(section) if entry.sections and section else None
+    if lead is not None:
+        parts.append(lead.get(lang))
+        parts.append(_("The whole answer:"))
     parts.append(entry.answer.get(lang))
     parts.append(freshness_footer(ctx, entry))
     if query_id is not None:
@@ -110,4 +120,5 @@ def send_answer(ctx: TurnContext, entry: Entry, query_id: int | None = None) -> 
     related = [r for r in entry.related if r in ctx.kb.entries and r != entry.id][:MAX_RELATED]
     rows.extend([entry_button(ctx, ctx.kb.entries[r])] for r in related)
     rows.append([menu_button(ctx)])
+    ctx.user.set_context(entry.id, ctx.now)
     ctx.reply("\n\n".join(parts), rows, kind="answer", entry=entry.id)

@@ -33,6 +33,15 @@ class UserState:
     is_new: bool = False  # first event ever from this person
     first_seen: dt.datetime | None = None
     last_seen: dt.datetime | None = None
+    context_entry: str | None = None
+    """The entry last shown (answered or chosen), for follow-ups (``faq.followup``)."""
+    context_at: dt.datetime | None = None
+    """When it was shown; older than ``TurnContext.context_window``, it no longer counts."""
+
+    def set_context(self, entry_id: str | None, now: dt.datetime | None = None) -> None:
+        """Remember the entry shown (``None``: forget it -- /menu, /forget, a new topic)."""
+        self.context_entry = entry_id
+        self.context_at = now if entry_id is not None else None
 
 
 class ConversationStore(Protocol):
@@ -86,6 +95,8 @@ class TurnContext:
     desk: Desk | None = None
     """The consultant desk handoffs go to (:mod:`handlers.handoff`); ``None``: none configured
     (:class:`handlers.handoff.NotConfiguredDesk` answers then)."""
+    context_window: dt.timedelta = dt.timedelta(minutes=30)
+    """How long the last entry shown stays the context of a follow-up (``CONTEXT_MINUTES``)."""
 
     @property
     def t(self) -> Translator:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 async def on_menu(ctx: TurnContext, args: list[str] | None = None) -> None:
-    """``/menu`` and the "Menu" button."""
+    """``/menu`` and the "Menu" button (a fresh start: no follow-up context)."""
+    ctx.user.set_context(None)
     show_main_menu(ctx)
 
 
@@ -45,7 +46,7 @@ async def on_topic_button(ctx: TurnContext, args: list[str]) -> None:
 
 
 async def on_entry_button(ctx: TurnContext, args: list[str]) -> None:
-    """``e:<entry>[:<query id>]``: the answer (the query id comes from "Did you mean")."""
+    """``e:<entry>[:<query id>]``: the answer (the query id comes from "Maybe one of these?")."""
     if not 1 <= len(args) <= 2:
         raise StaleButton(":".join(args))
     entry = ctx.kb.entries.get(ids.slug(args[0]))

@@ -84,4 +84,5 @@ async def on_forget_button(ctx: TurnContext, args: list[str]) -> None:
     ctx.user.lang = None
     ctx.user.audience = None
     ctx.user.notice_seen = False
+    ctx.user.set_context(None)
     ctx.reply(done, kind="forgotten")

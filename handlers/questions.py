@@ -1,7 +1,12 @@
-"""Free text: ask the matcher, log the question, and answer, clarify, or say "I don't know".
+"""Free text: ask the matcher, log the question, and answer, offer, or say "I don't know".
+
+Three zones (``faq.calibrate``): a confident answer; the unsure middle -- "Maybe one of
+these?" with the one to three likeliest entries, the consultant and the menu; "I don't know"
+with the consultant and the menu. A short follow-up is read in the context of the entry the
+person saw last (kept with their state for ``CONTEXT_MINUTES``; ``faq.followup``).
 
 Every question is logged (``ctx.store.log_query`` scrubs personal data) and its id travels in
-the buttons that follow (👍/👎, "Did you mean", "None of these", the consultant), so feedback
+the buttons that follow (👍/👎, "Maybe one of these?", "None of these", the consultant), so feedback
 and handoffs attach to the question they are about.
 """
 
@@ -9,14 +14,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from faq.followup import MatchContext
 from faq.languages import LANGS
 from handlers import ids
 from handlers.answers import send_answer
-from handlers.handoff import offer_consultant, start_handoff, urgent
+from handlers.handoff import consultant_button, offer_consultant, start_handoff, urgent
 from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.model import Button
 from handlers.start import privacy_button, privacy_notice_short
-from handlers.ui import entry_button, show_main_menu
+from handlers.ui import entry_button, menu_button, show_main_menu
 
 if TYPE_CHECKING:
     from handlers.context import TurnContext
@@ -29,7 +35,7 @@ async def on_text(ctx: TurnContext) -> None:
     if not text:
         show_main_menu(ctx)
         return
-    result = ctx.matcher.match(text, lang=ctx.user.lang)
+    result = ctx.matcher.match(text, lang=ctx.user.lang, context=conversation_context(ctx))
     if ctx.user.lang is None and result.lang in LANGS:
         ctx.user.lang = result.lang  # their first words tell us their language
     candidates = [(c.entry_id, c.score) for c in result.candidates]
@@ -52,11 +58,14 @@ async def on_text(ctx: TurnContext) -> None:
             ),
         )
     elif result.decision == "answer" and offered:
-        send_answer(ctx, offered[0], query_id)
+        send_answer(ctx, offered[0], query_id, section=result.section)
     elif result.decision == "clarify" and offered:
+        ctx.user.set_context(None)  # until they pick one
         rows = [[entry_button(ctx, entry, query_id)] for entry in offered[:MAX_CLARIFY]]
         rows.append([Button(_("None of these"), ids.none_of_these(query_id))])
-        ctx.reply(_("Did you mean:"), rows, kind="clarify")
+        rows.append([consultant_button(ctx, HandoffReason.NO_ANSWER, query_id)])
+        rows.append([menu_button(ctx)])
+        ctx.reply(_("Maybe one of these?"), rows, kind="clarify")
     elif result.intent == "greeting":
         show_main_menu(
             ctx,
@@ -68,12 +77,24 @@ async def on_text(ctx: TurnContext) -> None:
             ctx, _("You're welcome! 😊 Ask me if anything else comes up."), kind="thanks"
         )
     else:
+        ctx.user.set_context(None)
         dont_know(ctx, query_id)
 
     if not ctx.user.notice_seen:
         # Someone who never pressed /start still learns what we keep, once.
         ctx.reply(privacy_notice_short(ctx), [[privacy_button(ctx)]], kind="notice")
         ctx.user.notice_seen = True
+
+
+def conversation_context(ctx: TurnContext) -> MatchContext | None:
+    """The entry the person saw last, if recent enough to read a follow-up against."""
+    user = ctx.user
+    if user.context_entry is None or user.context_at is None:
+        return None
+    if ctx.now - user.context_at > ctx.context_window:
+        user.set_context(None)
+        return None
+    return MatchContext(user.context_entry, user.context_at)
 
 
 def dont_know(ctx: TurnContext, query_id: int | None) -> None:

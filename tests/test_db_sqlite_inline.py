@@ -70,7 +70,9 @@ async def test_another_processs_lock_is_awaited_without_blocking_the_loop(tmp_pa
 
         ticks, waited = await _ticks_while(write())
         assert isinstance(waited, float) and waited >= 0.25  # it did wait for the lock...
-        assert ticks >= 10  # ...and the loop ran on meanwhile
+        # ...and the loop ran on meanwhile: a blocked loop ticks at most once; a loaded
+        # machine may starve a free one of some of its 30 ticks, never of all but two.
+        assert ticks >= 3
     finally:
         other.close()
         await db.dispose()
@@ -88,7 +90,7 @@ async def test_a_lock_held_past_the_busy_timeout_fails_the_begin(tmp_path: Path)
         ticks, error = await _ticks_while(_expect_error(cursor.execute("BEGIN IMMEDIATE")))
         assert isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
         assert 0.2 <= time.monotonic() - started < 2
-        assert ticks >= 5
+        assert ticks >= 3  # the loop ran on while SQLite waited (blocked: at most one tick)
     finally:
         other.close()
         await connection.close()

@@ -43,6 +43,8 @@ def test_metrics_by_hand() -> None:
     assert m.answered_correctly == pytest.approx(1 / 4)
     assert m.confident_wrong == pytest.approx(2 / 7)
     assert m.oos_rejection == pytest.approx(1 / 3)
+    assert m.helpful == pytest.approx(2 / 4)  # the right answer, and the right entry offered
+    assert m.oos_no_answer == pytest.approx(2 / 3)  # handed off or offered: not answered
     assert m.clarify_rate == pytest.approx(2 / 7)
     assert m.clarify_success == pytest.approx(1 / 1)
     assert m.in_scope_handoff == pytest.approx(1 / 4)
@@ -119,7 +121,8 @@ def test_report_matches_the_matcher(kb_dir: Path, tmp_path: Path) -> None:
 def test_text_report_shows_both_columns(kb_dir: Path, tmp_path: Path) -> None:
     text = run_eval(write_set(tmp_path / "set.jsonl", ROWS), content_dir=kb_dir)
     assert "ours" in text and "naive" in text
-    assert "top-1 accuracy" in text and "out-of-scope rejection" in text
+    assert "top-1 accuracy" in text and "out of scope: nothing offered" in text
+    assert "helpful: answered or offered" in text and "out of scope: no answer" in text
     assert "by tag" in text and "by language" in text
     no_baseline = run_eval(
         write_set(tmp_path / "b.jsonl", ROWS), content_dir=kb_dir, baseline=False

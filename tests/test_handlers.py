@@ -66,8 +66,11 @@ def _entry(
     related: tuple[str, ...] = (),
     aliases: tuple[str, ...] = (),
     answer: dict[str, str] | None = None,
+    sections: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
+    extra = {"sections": sections} if sections else {}
     return {
+        **extra,
         "id": entry_id,
         "topic": topic,
         "audience": audience,
@@ -107,6 +110,14 @@ ENTRIES = [
         },
         related=("ukr-status", "not-written-yet"),
         aliases=("PESEL UKR", "песель"),
+        sections={
+            "children": {
+                "uk": "Дітям: заяву подає батько або мати.",
+                "ru": "Детям: заявление подает отец или мать.",
+                "pl": "Dzieci: wniosek składa rodzic.",
+                "en": "Children: a parent applies.",
+            }
+        },
     ),
     _entry(
         "ukr-status",
@@ -436,6 +447,7 @@ class Person:
         self.address = Address(platform, str(1000 + user_id))
         self.user = UserState(id=user_id, address=self.address, is_new=True)
         self._keys = itertools.count(1)
+        self.now = NOW
 
     async def send(self, kind: EventKind, **fields: Any) -> list[Reply]:
         event = IncomingEvent(
@@ -452,7 +464,7 @@ class Person:
             matcher=self.matcher,
             store=self.store,
             translator_for=translator_for,
-            now=NOW,
+            now=self.now,
         )
         if self.desk is not None:
             ctx.desk = self.desk
@@ -820,12 +832,13 @@ async def test_clarify_offers_entries_and_none_of_these(
     person = await onboarded(kb, matcher, "uk")
     (clarify,) = await person.says(question)
     (query_id,) = person.store.queries
-    assert clarify.text == tr("uk", "Did you mean:")
+    assert clarify.text == tr("uk", "Maybe one of these?") == "Можливо, одне з цього?"
     offered = with_prefix(clarify, "e")
     assert 2 <= len(offered) <= 3
     assert {f"e:residence-card:{query_id}", f"e:temporary-residence:{query_id}"} <= set(offered)
-    assert button_ids(clarify)[-1] == f"n:{query_id}"
-    assert buttons(clarify)[-1].label == "Нічого з цього"
+    # After the offers: "None of these", the consultant, the menu.
+    assert button_ids(clarify)[-3:] == [f"n:{query_id}", f"h:n:{query_id}", "m"]
+    assert buttons(clarify)[-3].label == "Нічого з цього"
 
     # Picking one answers it, and 👍/👎 still attach to the original question.
     (answer,) = await person.press(f"e:residence-card:{query_id}")
@@ -1256,3 +1269,53 @@ async def test_longest_ids_fit_in_64_bytes() -> None:
         assert len(button_id.encode("utf-8")) <= ids.MAX_BYTES
     with pytest.raises(ValueError):
         ids.entry("a" * 70)
+
+
+# ------------------------------------------------------------------------------------------
+# Follow-ups in context, questions about the bot
+
+
+async def test_a_follow_up_is_read_in_the_context_of_the_last_answer(
+    kb: KnowledgeBase, matcher: Matcher
+) -> None:
+    person = await onboarded(kb, matcher, "uk")
+    (answer,) = await person.says("як отримати песель укр")
+    assert answer.meta["entry"] == "pesel-ukr"
+    assert person.user.context_entry == "pesel-ukr" and person.user.context_at == NOW
+
+    (follow_up,) = await person.says("а для дітей?")
+    assert follow_up.meta["entry"] == "pesel-ukr"
+    # The entry's children section leads, then the whole answer.
+    text = follow_up.text
+    section, whole = text.find("Дітям: заяву подає батько"), text.find(ANSWER_PHRASE["uk"])
+    assert 0 <= section < text.find(tr("uk", "The whole answer:")) < whole
+
+
+async def test_without_context_the_same_words_are_not_that_answer(
+    kb: KnowledgeBase, matcher: Matcher
+) -> None:
+    person = await onboarded(kb, matcher, "uk")
+    replies = await person.says("а для дітей?")
+    assert all(r.meta.get("entry") != "pesel-ukr" for r in replies)
+
+
+async def test_context_expires_and_menu_clears_it(kb: KnowledgeBase, matcher: Matcher) -> None:
+    person = await onboarded(kb, matcher, "uk")
+    await person.says("як отримати песель укр")
+    person.now = NOW + dt.timedelta(minutes=31)  # past CONTEXT_MINUTES (30)
+    replies = await person.says("а для дітей?")
+    assert all(r.meta.get("entry") != "pesel-ukr" for r in replies)
+    assert person.user.context_entry is None
+
+    person.now = NOW
+    await person.says("як отримати песель укр")
+    await person.command("menu")
+    assert person.user.context_entry is None and person.user.context_at is None
+
+
+@pytest.mark.parametrize("text", ["хто ти?", "ти бот чи людина?", "who are you", "kto ty"])
+async def test_questions_about_the_bot_reach_about_project(text: str) -> None:
+    real = load_knowledge_base()
+    person = await onboarded(real, build_matcher(real), "uk")
+    (answer,) = await person.says(text)
+    assert answer.meta["entry"] == "about-project"

@@ -94,6 +94,9 @@ class User(Base):
     first_seen: Mapped[dt.datetime]
     last_seen: Mapped[dt.datetime]
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    context_entry: Mapped[str | None] = mapped_column(String(64))
+    """The entry last shown, for follow-ups (kept ``CONTEXT_MINUTES``; see handlers)."""
+    context_at: Mapped[dt.datetime | None]
 
 
 class ProcessedEvent(Base):

@@ -165,6 +165,8 @@ _SAVE_USER = (
         lang=bindparam("p_lang"),
         audience=bindparam("p_audience"),
         notice_seen=bindparam("p_notice_seen"),
+        context_entry=bindparam("p_context_entry"),
+        context_at=bindparam("p_context_at", type_=_TIME),
     )
 )
 _LOG_QUERY = insert(_QUERIES).returning(_QUERIES.c.id)
@@ -257,6 +259,8 @@ def user_state(row: Mapping[Any, Any], *, is_new: bool = False) -> UserState:
         is_new=is_new,
         first_seen=row["first_seen"],
         last_seen=row["last_seen"],
+        context_entry=row["context_entry"],
+        context_at=row["context_at"],
     )
 
 
@@ -361,8 +365,14 @@ class Repository:
 
     async def save_user(self, user: UserState, before: UserState | None = None) -> None:
         """Persist the fields handlers may change (nothing to do if ``before`` is the same)."""
-        values = (user.lang, user.audience, user.notice_seen)
-        if before is not None and values == (before.lang, before.audience, before.notice_seen):
+        values = (user.lang, user.audience, user.notice_seen, user.context_entry, user.context_at)
+        if before is not None and values == (
+            before.lang,
+            before.audience,
+            before.notice_seen,
+            before.context_entry,
+            before.context_at,
+        ):
             return
         await self.session.execute(
             _SAVE_USER,
@@ -371,6 +381,8 @@ class Repository:
                 "p_lang": values[0],
                 "p_audience": values[1],
                 "p_notice_seen": values[2],
+                "p_context_entry": values[3],
+                "p_context_at": values[4],
             },
         )
 

@@ -171,6 +171,7 @@ async def run_console(
             translator_for=translator_for,
             content_dir=settings.content_dir,
             migrate=True,
+            context_minutes=settings.context_minutes,
         ) as core,
         _lines(input) as lines,
     ):
