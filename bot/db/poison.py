@@ -9,7 +9,7 @@ Then the platform is told it was received (offset moved past it, webhook answere
 stops coming back; the person gets no apology loop.
 
 The table (:class:`bot.db.models.PoisonUpdate`) is made by
-``alembic/versions/0003_poison_updates.py``.
+``alembic/versions/0004_poison_updates.py``.
 """
 
 from __future__ import annotations
