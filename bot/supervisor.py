@@ -91,6 +91,11 @@ class Worker:
         self.reason = reason
         metrics.WORKER_UP.labels(self.name).set(0)
 
+    def finish(self) -> None:
+        """The worker was asked to stop by its owner (not by the supervisor): its coming
+        return is the end, not a failure to restart."""
+        self.once = True
+
     def up(self) -> None:
         """The worker does its work again."""
         self.down_since = None
@@ -367,6 +372,7 @@ def is_database_outage(exc: BaseException) -> bool:
                 return True
             if module.startswith("asyncpg") and cls.__name__ in {
                 "CannotConnectNowError",
+                "InternalClientError",  # a connection left mid-operation by a dying server
                 "ConnectionDoesNotExistError",
                 "ConnectionFailureError",
                 "InterfaceError",

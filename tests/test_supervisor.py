@@ -264,3 +264,21 @@ async def test_readyz_names_the_worker_down_too_long_and_healthz_stays_200() -> 
     finally:
         await http.stop()
         await supervisor.stop()
+
+
+async def test_a_worker_stopped_by_its_owner_is_finished_not_restarted() -> None:
+    supervisor = Supervisor(backoff_base=0.001)
+    asked = asyncio.Event()
+    runs: list[int] = []
+
+    async def poller(worker: Worker) -> None:
+        runs.append(1)
+        await asked.wait()
+        worker.finish()
+
+    worker = supervisor.start("poller", poller)
+    before = restarts("poller")
+    asked.set()
+    await wait_for(lambda: worker.finished, "the worker finished")
+    assert runs == [1] and restarts("poller") == before
+    await supervisor.stop()

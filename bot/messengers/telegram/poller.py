@@ -88,6 +88,8 @@ class TelegramPoller:
         try:
             await self._run()
         finally:
+            if self._stopping.is_set() and worker is not None:
+                worker.finish()  # stopped by the adapter: not a failure
             self._running.set()
 
     async def stop(self) -> None:
