@@ -16,12 +16,12 @@ from sqlalchemy.engine import Connection
 
 from alembic import context
 from bot.db.engine import create_engine
-from bot.db.models import Base
+from bot.db.schema import metadata
 
 config = context.config
 if config.config_file_name is not None:  # the command line, with alembic.ini
     fileConfig(config.config_file_name, disable_existing_loggers=False)
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:

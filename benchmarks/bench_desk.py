@@ -136,9 +136,9 @@ async def run(url: str, matcher: Matcher, people: int, messages: int) -> dict[st
                     )
                 )
             result["take_rounds_per_s"] = round(rounds / (time.perf_counter() - started), 1)
-            async with db.transaction() as session:
+            async with db.transaction() as uow:
                 payloads = (
-                    await session.execute(
+                    await uow.session.execute(
                         text("SELECT payload FROM outbox WHERE chat_id = :desk"), {"desk": DESK}
                     )
                 ).scalars()

@@ -464,8 +464,8 @@ async def _refresh_gauges(core: Core, desk: DeskRuntime | None) -> None:
     if desk is not None:
         from bot.desk.store import SqlDeskStore
 
-        async with core.db.sessions() as session:
-            counts = await SqlDeskStore(session, core.engine.clock).count_open()
+        async with core.db.read() as uow:
+            counts = await SqlDeskStore(uow, core.engine.clock).count_open()
         for state in ("waiting", "assigned"):
             metrics.DESK_TICKETS.labels(state).set(counts.get(state, 0))
     metrics.GAUGES_REFRESHED.set(time.time())

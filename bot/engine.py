@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy.exc import IntegrityError
 
 from bot import metrics
-from bot.db import Database, Repository, SqlConversationStore
+from bot.db import Database, SqlConversationStore, UnitOfWork
 from bot.i18n import translator_for as catalogs
 from bot.outbox import OutboxWorker, utcnow
 from bot.ports import MessageSender
@@ -179,9 +179,8 @@ class Engine:
         return True
 
     async def _already_processed(self, event: IncomingEvent) -> bool:
-        async with self.db.sessions() as session:
-            repo = Repository(session)
-            return await repo.is_processed(event.address.platform.value, event.dedupe_key)
+        async with self.db.read() as uow:
+            return await uow.events.is_processed(event.address.platform.value, event.dedupe_key)
 
     async def _process(self, event: IncomingEvent) -> tuple[list[str], int]:
         try:
@@ -195,22 +194,23 @@ class Engine:
         """One transaction: the dedupe key, the person, the handlers (or, after they failed,
         the apology), the person's state, the replies."""
         platform = event.address.platform.value
-        async with self.db.transaction() as session:
-            repo = Repository(session)
+        async with self.db.transaction() as uow:
             now = self.clock()
             if event.kind is EventKind.UNSUBSCRIBED:
-                if not await repo.mark_processed(platform, event.dedupe_key, now):
+                if not await uow.events.mark_processed(platform, event.dedupe_key, now):
                     raise _Duplicate
-                await repo.set_active(
-                    await repo.user_ids_for_chat(platform, event.sender.user_id), False
+                await uow.people.set_active(
+                    await uow.people.ids_for_chat(platform, event.sender.user_id), False
                 )
-                await repo.fail_pending_for_chat(platform, event.address.chat_id, "unsubscribed")
+                await uow.outbox.fail_pending_for_chat(
+                    platform, event.address.chat_id, "unsubscribed"
+                )
                 return [], 0
-            user = await repo.begin_turn(platform, event.dedupe_key, event.sender.user_id, now)
+            user = await uow.begin_turn(platform, event.dedupe_key, event.sender.user_id, now)
             if user is None:
                 raise _Duplicate
             loaded = dataclasses.replace(user)
-            store = SqlConversationStore(repo, self.clock)
+            store = SqlConversationStore(uow, self.clock)
             ctx = TurnContext(
                 event=event,
                 user=user,
@@ -232,8 +232,8 @@ class Engine:
                 elif verdict == "ok":
                     await self._run_handler(ctx)
             if user.id not in store.forgotten:
-                await repo.save_user(ctx.user, before=loaded)
-            await repo.enqueue(await self._recipients(repo, ctx.replies, user, store), now)
+                await uow.people.save(ctx.user, before=loaded)
+            await uow.outbox.enqueue(await self._recipients(uow, ctx.replies, user, store), now)
             return store.decisions, len(ctx.replies)
 
     async def _run_handler(self, ctx: TurnContext) -> None:
@@ -251,7 +251,7 @@ class Engine:
 
     async def _recipients(
         self,
-        repo: Repository,
+        uow: UnitOfWork,
         replies: Sequence[Reply],
         user: UserState,
         store: SqlConversationStore,
@@ -266,7 +266,7 @@ class Engine:
         for reply in replies:
             chat = (reply.address.platform.value, reply.address.chat_id)
             if chat not in known:
-                ids = await repo.user_ids_for_chat(*chat)
+                ids = await uow.people.ids_for_chat(*chat)
                 known[chat] = ids[0] if ids and ids[0] not in store.forgotten else None
             paired.append((reply, known[chat]))
         return paired
@@ -274,10 +274,9 @@ class Engine:
     async def housekeeping(self) -> None:
         """Prune old dedupe keys and delivered outbox rows."""
         now = self.clock()
-        async with self.db.transaction() as session:
-            repo = Repository(session)
-            keys = await repo.prune_processed_events(now - PROCESSED_EVENTS_RETENTION)
-            rows = await repo.prune_outbox(now - OUTBOX_RETENTION)
+        async with self.db.transaction() as uow:
+            keys = await uow.events.prune(now - PROCESSED_EVENTS_RETENTION)
+            rows = await uow.outbox.prune(now - OUTBOX_RETENTION)
         if keys or rows:
             log.info("housekeeping: pruned %d dedupe keys, %d outbox rows", keys, rows)
 

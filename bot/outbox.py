@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from aiolimiter import AsyncLimiter
 
 from bot import metrics
-from bot.db import Database, OutboxItem, Repository
+from bot.db import Database, OutboxItem
 from bot.ports import (
     MessageSender,
     PermanentFailure,
@@ -152,8 +152,8 @@ class OutboxWorker:
 
     async def recover(self) -> int:
         """Queue again the messages whose sending was interrupted (see the module docstring)."""
-        async with self.db.transaction() as session:
-            count = await Repository(session).requeue_stale(
+        async with self.db.transaction() as uow:
+            count = await uow.outbox.requeue_stale(
                 self.platforms, self.clock(), all_sending=self.single_process
             )
         if count:
@@ -193,8 +193,8 @@ class OutboxWorker:
             log.exception("outbox: could not record the last deliveries")
         if self._in_flight:
             ids, self._in_flight = set(self._in_flight), set()
-            async with self.db.transaction() as session:
-                await Repository(session).release(ids)
+            async with self.db.transaction() as uow:
+                await uow.outbox.release(ids)
 
     async def drain(self, timeout: float = 5.0) -> bool:  # noqa: ASYNC109 - returns, not raises
         """Deliver until no message is due; ``False`` if that took longer than ``timeout``."""
@@ -214,8 +214,8 @@ class OutboxWorker:
 
     async def depth(self) -> int:
         """Messages waiting (queued or being sent), all platforms."""
-        async with self.db.sessions() as session:
-            by_platform = await Repository(session).outbox_depth()
+        async with self.db.read() as uow:
+            by_platform = await uow.outbox.depth()
         for platform in Platform:
             metrics.OUTBOX_DEPTH.labels(platform.value).set(by_platform.get(platform.value, 0))
         return sum(by_platform.values())
@@ -257,16 +257,16 @@ class OutboxWorker:
     async def _maintain(self) -> None:
         """Now and then: take back claims whose process died, look for retries scheduled by
         other processes, refresh the depth gauge."""
-        async with self.db.transaction() as session:
-            count = await Repository(session).requeue_stale(self.platforms, self.clock())
+        async with self.db.transaction() as uow:
+            count = await uow.outbox.requeue_stale(self.platforms, self.clock())
         if count:
             log.warning("outbox: re-queued %d messages whose claim expired", count)
         await self._look_for_retries()
         await self.depth()
 
     async def _look_for_retries(self) -> None:
-        async with self.db.sessions() as session:
-            due = await Repository(session).next_due_at(self.platforms)
+        async with self.db.read() as uow:
+            due = await uow.outbox.next_due_at(self.platforms)
         self._note_due(due)
 
     def _note_due(self, due: dt.datetime | None) -> None:
@@ -295,10 +295,9 @@ class OutboxWorker:
         delivered, self._delivered = self._delivered, []
         now = self.clock()
         try:
-            async with self.db.transaction() as session:
-                repo = Repository(session)
-                await repo.mark_sent(delivered)
-                items = await repo.claim_due(self.platforms, now, now + self.lease, limit)
+            async with self.db.transaction() as uow:
+                await uow.outbox.mark_sent(delivered)
+                items = await uow.outbox.claim_due(self.platforms, now, now + self.lease, limit)
         except BaseException:
             self._delivered[:0] = delivered  # next time (they stay "sending" meanwhile)
             raise
@@ -328,10 +327,8 @@ class OutboxWorker:
         for limit in sender.limits_for(reply.address):
             await self._limiter(limit).acquire()
         if time.monotonic() - waited_from > self.lease.total_seconds() / 3:
-            async with self.db.transaction() as session:
-                still_ours = await Repository(session).renew_lease(
-                    item.id, self.clock() + self.lease
-                )
+            async with self.db.transaction() as uow:
+                still_ours = await uow.outbox.renew_lease(item.id, self.clock() + self.lease)
             if not still_ours:  # we waited so long that another process took it over
                 self._in_flight.discard(item.id)
                 return
@@ -374,13 +371,16 @@ class OutboxWorker:
         age = (now - item.created_at).total_seconds() + delay
         reason = f"{type(error).__name__}: {error}"
         metrics.SEND_ERRORS.labels(item.chat[0], metrics.send_error_kind(error)).inc()
-        async with self.db.transaction() as session:
-            repo = Repository(session)
+        async with self.db.transaction() as uow:
             if (attempts >= self.retry.max_attempts and not outage) or age > self.retry.max_age:
-                await repo.mark_failed(item.id, attempts, f"gave up after {attempts}: {reason}")
+                await uow.outbox.mark_failed(
+                    item.id, attempts, f"gave up after {attempts}: {reason}"
+                )
                 gave_up = True
             else:
-                await repo.reschedule(item.id, now + dt.timedelta(seconds=delay), attempts, reason)
+                await uow.outbox.reschedule(
+                    item.id, now + dt.timedelta(seconds=delay), attempts, reason
+                )
                 gave_up = False
         self._in_flight.discard(item.id)
         if gave_up:  # the chat's next message may go
@@ -391,23 +391,22 @@ class OutboxWorker:
     async def _recipient_gone(self, item: OutboxItem, error: RecipientGone) -> None:
         platform, chat_id = item.chat
         metrics.SEND_ERRORS.labels(platform, metrics.send_error_kind(error)).inc()
-        async with self.db.transaction() as session:
-            repo = Repository(session)
-            dropped = await repo.fail_pending_for_chat(
+        async with self.db.transaction() as uow:
+            dropped = await uow.outbox.fail_pending_for_chat(
                 platform, chat_id, f"recipient gone: {error}"
             )
             if item.user_id is not None:
                 user_ids = [item.user_id]
             else:
-                user_ids = await repo.user_ids_for_chat(platform, chat_id)
-            await repo.set_active(user_ids, False)
+                user_ids = await uow.people.ids_for_chat(platform, chat_id)
+            await uow.people.set_active(user_ids, False)
         self._in_flight.discard(item.id)
         log.info("outbox: recipient gone on %s; dropped %d messages", platform, dropped)
 
     async def _failed(self, item: OutboxItem, error: PermanentFailure) -> None:
         metrics.SEND_ERRORS.labels(item.chat[0], metrics.send_error_kind(error)).inc()
-        async with self.db.transaction() as session:
-            await Repository(session).mark_failed(
+        async with self.db.transaction() as uow:
+            await uow.outbox.mark_failed(
                 item.id, item.attempts + 1, f"{type(error).__name__}: {error}"
             )
         self._in_flight.discard(item.id)

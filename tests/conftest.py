@@ -209,7 +209,7 @@ async def _pg_wipe(database: str) -> None:
     import asyncpg
 
     from bot.db.migrate import head_revision
-    from bot.db.models import Base
+    from bot.db.schema import metadata
 
     connection = await asyncpg.connect(_pg_dsn(TEST_POSTGRES_URL, database), timeout=3)
     try:
@@ -223,11 +223,11 @@ async def _pg_wipe(database: str) -> None:
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
             )
         }
-        expected = {table.name for table in Base.metadata.sorted_tables}
+        expected = {table.name for table in metadata.sorted_tables}
         if existing - {"alembic_version"} != expected:
             raise RuntimeError("tables differ from the models")
         async with connection.transaction():
-            for table in reversed(Base.metadata.sorted_tables):
+            for table in reversed(metadata.sorted_tables):
                 await connection.execute(f'DELETE FROM "{table.name}"')
     finally:
         await connection.close()

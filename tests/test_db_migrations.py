@@ -20,7 +20,7 @@ from bot.db.migrate import (
     head_revision,
     upgrade_async,
 )
-from bot.db.models import Base
+from bot.db.schema import metadata
 
 TABLES = {"users", "processed_events", "query_log", "outbox"}
 
@@ -65,7 +65,7 @@ async def test_upgrade_downgrade_upgrade(blank_db_url: str) -> None:
 async def test_models_match_the_migrations(db_url: str) -> None:
     def diff(connection: Connection) -> list[object]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return list(compare_metadata(context, Base.metadata))
+        return list(compare_metadata(context, metadata))
 
     engine = create_engine(db_url)
     try:

@@ -1,25 +1,23 @@
-"""PostgreSQL specifics of bot/db: transactions run on the driver, with the repository's hot
-statements (bot/db/driver.py) and the session's in one transaction; and the pool replaces a
-connection the server closed, or one that does not answer its ping after a long idle."""
+"""PostgreSQL specifics of bot/db: the pool replaces a connection the server closed, or one that
+does not answer its ping after a long idle, without a round trip before every transaction; and
+a cancelled transaction never goes back to the pool open. (What a unit of work does on both
+backends: tests/test_db_unit_of_work.py.)"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import asyncpg
 import pytest
 from conftest import Clock
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
 
 import bot.db.engine
-from bot.db import Database, Repository
+from bot.db import Database
 from bot.db.models import OutboxMessage, ProcessedEvent, User
-from handlers.model import Address, Platform, Reply
 
 pytestmark = pytest.mark.postgres
 
@@ -30,8 +28,10 @@ async def _backend_pids(db: Database, count: int) -> set[int]:
     pids: list[int] = []
 
     async def hold() -> None:
-        async with db.transaction() as session:
-            pids.append(int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()))
+        async with db.transaction() as uow:
+            pids.append(
+                int((await uow.session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            )
             if len(pids) == count:
                 gate.set()
             await gate.wait()
@@ -99,66 +99,6 @@ async def _counts(db: Database) -> tuple[int, int, int]:
         )
 
 
-async def test_the_drivers_statements_and_the_sessions_commit_and_roll_back_together(
-    postgres_url: str, clock: Clock
-) -> None:
-    db = Database.from_url(postgres_url)
-    reply = Reply(Address(Platform.TELEGRAM, "1"), "hello")
-    try:
-        with pytest.raises(RuntimeError, match="the handler failed"):
-            async with db.transaction() as session:
-                repo = Repository(session)
-                user = await repo.begin_turn("telegram", "u1", "1", clock())  # session: new
-                assert user is not None and user.is_new
-                assert await repo.begin_turn("telegram", "u2", "1", clock()) is not None  # driver
-                await repo.enqueue([(reply, user.id)], clock())  # driver
-                assert await _counts(db) == (0, 0, 0)  # nothing visible before COMMIT
-                raise RuntimeError("the handler failed")
-        assert await _counts(db) == (0, 0, 0)
-
-        async with db.transaction() as session:
-            repo = Repository(session)
-            user = await repo.begin_turn("telegram", "u1", "1", clock())
-            assert user is not None
-            await repo.enqueue([(reply, user.id)], clock())
-        assert await _counts(db) == (1, 1, 1)
-    finally:
-        await db.dispose()
-
-
-async def test_the_drivers_errors_are_sqlalchemys(postgres_url: str, clock: Clock) -> None:
-    db = Database.from_url(postgres_url)
-    try:
-        with pytest.raises(IntegrityError):  # no such person: the foreign key refuses it
-            async with db.transaction() as session:
-                await Repository(session).log_query(404, "text", "answer", None, "uk", [], clock())
-    finally:
-        await db.dispose()
-
-
-async def test_commit_hooks_run_after_a_commit_only(postgres_url: str, clock: Clock) -> None:
-    """The desk counts its metrics in the session's after_commit hook."""
-    db = Database.from_url(postgres_url)
-    committed: list[int] = []
-    try:
-        for fail in (True, False):
-            with pytest.raises(RuntimeError) if fail else contextlib.nullcontext():
-                async with db.transaction() as session:
-                    await Repository(session).touch_user("telegram", "1", clock())
-                    event.listen(
-                        session.sync_session,
-                        "after_commit",
-                        lambda _session: committed.append(len(committed)),
-                        once=True,
-                    )
-                    if fail:
-                        raise RuntimeError("rolled back")
-        assert committed == [0]  # once: for the transaction that committed
-        assert (await _counts(db))[1] == 1
-    finally:
-        await db.dispose()
-
-
 async def test_a_cancelled_transaction_never_goes_back_to_the_pool_open(
     postgres_url: str, clock: Clock
 ) -> None:
@@ -166,8 +106,8 @@ async def test_a_cancelled_transaction_never_goes_back_to_the_pool_open(
     inside = asyncio.Event()
 
     async def turn() -> None:
-        async with db.transaction() as session:
-            await Repository(session).touch_user("telegram", "1", clock())
+        async with db.transaction() as uow:
+            await uow.people.touch("telegram", "1", clock())
             inside.set()
             await asyncio.sleep(60)
 
@@ -179,8 +119,8 @@ async def test_a_cancelled_transaction_never_goes_back_to_the_pool_open(
             await task
         assert (await _counts(db))[1] == 0  # rolled back
         async with asyncio.timeout(5):  # the pool's one connection: usable, no lock left held
-            async with db.transaction() as session:
-                user = await Repository(session).touch_user("telegram", "1", clock())
+            async with db.transaction() as uow:
+                user = await uow.people.touch("telegram", "1", clock())
         assert user.is_new
     finally:
         await db.dispose()

@@ -1,4 +1,4 @@
-"""The repository's building blocks on both backends: time zones, the outbox payload, the
+"""The aggregates' building blocks on both backends: time zones, the outbox payload, the
 per-chat claim, and the SQLite connection settings."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from conftest import Clock
 from sqlalchemy import select, text
 
-from bot.db import Database, Repository, create_engine
+from bot.db import Database, create_engine
 from bot.db.codec import reply_from_payload, reply_to_payload
 from bot.db.models import OutboxMessage, QueryLog
 from handlers.model import Address, Button, Media, MediaKind, Platform, Reply
@@ -33,10 +33,10 @@ def test_payload_round_trips_a_reply() -> None:
 async def test_times_come_back_aware_utc(db: Database, clock: Clock) -> None:
     warsaw = dt.timezone(dt.timedelta(hours=2))
     local = dt.datetime(2026, 5, 4, 11, 0, tzinfo=warsaw)
-    async with db.transaction() as session:
-        user = await Repository(session).touch_user("telegram", "1", local)
-    async with db.sessions() as session:
-        found = await Repository(session).find_user("telegram", "1")
+    async with db.transaction() as uow:
+        user = await uow.people.touch("telegram", "1", local)
+    async with db.read() as uow:
+        found = await uow.people.find("telegram", "1")
     assert found is not None and found.first_seen is not None
     assert found.first_seen.tzinfo is not None
     assert found.first_seen == local == dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
@@ -49,25 +49,25 @@ async def test_claim_takes_each_chats_first_pending_message_only(
     def reply(chat: str, text: str) -> Reply:
         return Reply(Address(Platform.TELEGRAM, chat), text)
 
-    async with db.transaction() as session:
-        await Repository(session).enqueue(
+    async with db.transaction() as uow:
+        await uow.outbox.enqueue(
             [(reply("a", "a1"), None), (reply("a", "a2"), None), (reply("b", "b1"), None)],
             clock(),
         )
     lease = clock() + dt.timedelta(seconds=60)
-    async with db.transaction() as session:
-        first = await Repository(session).claim_due(["telegram"], clock(), lease, 10)
+    async with db.transaction() as uow:
+        first = await uow.outbox.claim_due(["telegram"], clock(), lease, 10)
     assert [item.reply.text for item in first] == ["a1", "b1"]
-    async with db.transaction() as session:  # a1 and b1 are being sent: nothing else is due
-        assert await Repository(session).claim_due(["telegram"], clock(), lease, 10) == []
-        assert await Repository(session).next_due_at(["telegram"]) is None
-    async with db.transaction() as session:
-        await Repository(session).mark_sent([(first[0].id, clock(), "9")])
-    async with db.transaction() as session:
-        again = await Repository(session).claim_due(["telegram"], clock(), lease, 10)
+    async with db.transaction() as uow:  # a1 and b1 are being sent: nothing else is due
+        assert await uow.outbox.claim_due(["telegram"], clock(), lease, 10) == []
+        assert await uow.outbox.next_due_at(["telegram"]) is None
+    async with db.transaction() as uow:
+        await uow.outbox.mark_sent([(first[0].id, clock(), "9")])
+    async with db.transaction() as uow:
+        again = await uow.outbox.claim_due(["telegram"], clock(), lease, 10)
     assert [item.reply.text for item in again] == ["a2"]
-    async with db.sessions() as session:
-        depth = await Repository(session).outbox_depth()
+    async with db.read() as uow:
+        depth = await uow.outbox.depth()
     assert depth == {"telegram": 2}  # b1 and a2 are still on their way
 
 
@@ -75,16 +75,16 @@ async def test_claim_never_takes_more_than_its_limit(db: Database, clock: Clock)
     """On PostgreSQL, a claim written as ``IN (subquery ... SKIP LOCKED)`` took every due chat
     head whatever the limit (the planner ran the subquery again); the limit is the worker's
     number of free delivery slots."""
-    async with db.transaction() as session:
-        await Repository(session).enqueue(
+    async with db.transaction() as uow:
+        await uow.outbox.enqueue(
             [(Reply(Address(Platform.TELEGRAM, str(chat)), "hi"), None) for chat in range(12)],
             clock(),
         )
     lease = clock() + dt.timedelta(seconds=60)
     claimed: list[str] = []
     for _ in range(4):
-        async with db.transaction() as session:
-            items = await Repository(session).claim_due(["telegram"], clock(), lease, 3)
+        async with db.transaction() as uow:
+            items = await uow.outbox.claim_due(["telegram"], clock(), lease, 3)
         assert len(items) == 3
         claimed += [item.reply.address.chat_id for item in items]
     assert claimed == [str(chat) for chat in range(12)]  # oldest first, each once
@@ -92,13 +92,12 @@ async def test_claim_never_takes_more_than_its_limit(db: Database, clock: Clock)
 
 async def test_delete_cascades_in_the_database_itself(db: Database, clock: Clock) -> None:
     """ON DELETE CASCADE is enforced by the database (SQLite: foreign keys are on)."""
-    async with db.transaction() as session:
-        repo = Repository(session)
-        user = await repo.touch_user("telegram", "1", clock())
-        await repo.log_query(user.id, "q", "answer", None, "uk", [], clock())
-        await repo.enqueue([(Reply(user.address, "x"), user.id)], clock())
-    async with db.transaction() as session:
-        await session.execute(text("DELETE FROM users"))
+    async with db.transaction() as uow:
+        user = await uow.people.touch("telegram", "1", clock())
+        await uow.queries.log(user.id, "q", "answer", None, "uk", [], clock())
+        await uow.outbox.enqueue([(Reply(user.address, "x"), user.id)], clock())
+    async with db.transaction() as uow:
+        await uow.session.execute(text("DELETE FROM users"))
     async with db.sessions() as session:
         assert list(await session.scalars(select(QueryLog.id))) == []
         assert list(await session.scalars(select(OutboxMessage.id))) == []
@@ -142,3 +141,24 @@ def test_a_driver_statement_binds_like_sqlalchemy() -> None:
     assert mark.args({"p_id": 7}) == [None, False, 7]  # the statement's own values
     with pytest.raises(KeyError, match="p_id"):
         mark.args({})
+
+
+def test_a_driver_statement_refuses_what_it_cannot_bind() -> None:
+    """A callable default or an ``onupdate`` would bind NULL on the driver and a value on the
+    session: the driver refuses such a statement instead of differing silently."""
+    from sqlalchemy import Column, Integer, MetaData, Table, insert, update
+
+    from bot.db.driver import DriverStatement
+
+    table = Table(
+        "t",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("made", Integer, default=lambda: 1),
+        Column("changed", Integer, onupdate=lambda: 2),
+    )
+    with pytest.raises(ValueError, match="made"):
+        DriverStatement(insert(table))._for({"id": 1})
+    with pytest.raises(ValueError, match="onupdate"):
+        DriverStatement(update(table).values(id=3))._for({})
+    assert DriverStatement(insert(table))._for({"id": 1, "made": 5}).args({"id": 1, "made": 5})

@@ -36,12 +36,14 @@ async def _ticks_while(awaitable: object) -> tuple[int, object]:
 async def test_statements_and_transactions_behave_as_usual(tmp_path: Path) -> None:
     db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
     try:
-        async with db.transaction() as session:
-            await session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
-            await session.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "a"}, {"v": "b"}])
+        async with db.transaction() as uow:
+            await uow.session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+            await uow.session.execute(
+                text("INSERT INTO t (v) VALUES (:v)"), [{"v": "a"}, {"v": "b"}]
+            )
         with pytest.raises(RuntimeError):
-            async with db.transaction() as session:
-                await session.execute(text("INSERT INTO t (v) VALUES ('rolled back')"))
+            async with db.transaction() as uow:
+                await uow.session.execute(text("INSERT INTO t (v) VALUES ('rolled back')"))
                 raise RuntimeError
         async with db.sessions() as session:
             rows = (await session.execute(text("SELECT v FROM t ORDER BY id"))).scalars().all()
@@ -57,15 +59,15 @@ async def test_another_processs_lock_is_awaited_without_blocking_the_loop(tmp_pa
     db = Database.from_url(f"sqlite+aiosqlite:///{path}")
     other = sqlite3.connect(path, isolation_level=None)  # another process, as far as SQLite knows
     try:
-        async with db.transaction() as session:
-            await session.execute(text("CREATE TABLE t (v TEXT)"))
+        async with db.transaction() as uow:
+            await uow.session.execute(text("CREATE TABLE t (v TEXT)"))
         other.execute("BEGIN IMMEDIATE")
         asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
 
         async def write() -> float:
             started = time.monotonic()
-            async with db.transaction() as session:
-                await session.execute(text("INSERT INTO t VALUES ('after the lock')"))
+            async with db.transaction() as uow:
+                await uow.session.execute(text("INSERT INTO t VALUES ('after the lock')"))
             return time.monotonic() - started
 
         ticks, waited = await _ticks_while(write())

@@ -94,9 +94,9 @@ class DeskHarness:
         return await self.new_replies()
 
     async def new_replies(self) -> list[Reply]:
-        async with self.db.transaction() as session:
+        async with self.db.transaction() as uow:
             rows = (
-                await session.scalars(
+                await uow.session.scalars(
                     select(OutboxMessage)
                     .where(OutboxMessage.id > self.seen_outbox)
                     .order_by(OutboxMessage.id)
@@ -183,12 +183,12 @@ class DeskHarness:
 
     async def give_topic(self, ticket_id: int, thread: int) -> None:
         """What the desk sender does when it creates the ticket's topic."""
-        async with self.db.transaction() as session:
-            await SqlDeskStore(session, self.clock).set_topic(ticket_id, thread, "1")
+        async with self.db.transaction() as uow:
+            await SqlDeskStore(uow, self.clock).set_topic(ticket_id, thread, "1")
 
     async def ticket(self, ticket_id: int) -> TicketRow:
-        async with self.db.transaction() as session:
-            row = await session.get(TicketRow, ticket_id)
+        async with self.db.transaction() as uow:
+            row = await uow.session.get(TicketRow, ticket_id)
             assert row is not None
             return row
 
@@ -252,8 +252,8 @@ async def test_asking_again_points_to_the_open_ticket(desk: DeskHarness) -> None
     replies = await desk.command("consultant")
     assert not to_desk(replies)
     assert names_ticket(to_person(replies)[0].text, t)
-    async with desk.db.transaction() as session:
-        assert await session.scalar(select(func.count()).select_from(TicketRow)) == 1
+    async with desk.db.transaction() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(TicketRow)) == 1
 
 
 async def test_out_of_hours_says_when_consultants_are_back(desk: DeskHarness, clock: Clock) -> None:
@@ -296,8 +296,10 @@ async def test_everything_the_person_sends_goes_to_the_desk_not_the_matcher(
     [photo] = to_desk(replies)
     assert photo.media is not None and photo.media.ref == "PHOTO-FILE-1"
     assert photo.text == "👤 мій документ"
-    async with desk.db.transaction() as session:
-        kinds = (await session.scalars(select(TicketMessage.kind).order_by(TicketMessage.id))).all()
+    async with desk.db.transaction() as uow:
+        kinds = (
+            await uow.session.scalars(select(TicketMessage.kind).order_by(TicketMessage.id))
+        ).all()
     assert kinds == ["text", "photo"]
 
 
@@ -432,17 +434,17 @@ async def test_langs_are_recorded_and_commands_elsewhere_are_ignored(desk: DeskH
     assert "UK RU" in replies[0].text
     replies = await desk.consultant_says(OLENA, None, "/langs uk de")
     assert "/langs" in replies[0].text  # usage; nothing changed
-    async with desk.db.transaction() as session:
-        row = await session.scalar(select(ConsultantRow))
+    async with desk.db.transaction() as uow:
+        row = await uow.session.scalar(select(ConsultantRow))
         assert row is not None and row.languages == ["uk", "ru"]
     # The same commands from a private chat are not consultant commands.
     await desk.open_ticket(user=TARAS)
     replies = await desk.command("langs", "pl", user=TARAS)
     replies += await desk.command("close", user=TARAS)
     assert to_desk(replies) == []
-    async with desk.db.transaction() as session:
-        assert await session.scalar(select(func.count()).select_from(ConsultantRow)) == 1
-        ticket = await session.scalar(select(TicketRow))
+    async with desk.db.transaction() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(ConsultantRow)) == 1
+        ticket = await uow.session.scalar(select(TicketRow))
         assert ticket is not None and ticket.state == "waiting"
 
 
@@ -455,8 +457,8 @@ async def test_a_person_cannot_press_desk_buttons(desk: DeskHarness) -> None:
 
 
 async def consultant_id(desk: DeskHarness, telegram_id: str) -> int:
-    async with desk.db.transaction() as session:
-        row = await session.scalar(
+    async with desk.db.transaction() as uow:
+        row = await uow.session.scalar(
             select(ConsultantRow).where(ConsultantRow.telegram_user_id == int(telegram_id))
         )
         assert row is not None
@@ -529,10 +531,10 @@ async def test_forget_erases_the_tickets_and_tells_the_desk(desk: DeskHarness) -
     replies = await desk.taps("fg:yes")
     [erase] = to_desk(replies)
     assert erase.meta[META_OP] == "erase" and names_ticket(erase.text, t)
-    async with desk.db.transaction() as session:
-        assert await session.scalar(select(func.count()).select_from(User)) == 0
-        assert await session.scalar(select(func.count()).select_from(TicketMessage)) == 0
-        row = await session.get(TicketRow, t)
+    async with desk.db.transaction() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(User)) == 0
+        assert await uow.session.scalar(select(func.count()).select_from(TicketMessage)) == 0
+        row = await uow.session.get(TicketRow, t)
         assert row is not None
         assert (row.state, row.close_reason, row.user_id, row.question) == (
             "closed",

@@ -11,7 +11,7 @@ from conftest import Clock
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Database, Repository
+from bot.db import Database, UnitOfWork
 from bot.db.desk_models import Ticket as TicketRow
 from bot.db.desk_models import TicketMessage, TicketRating
 from bot.db.models import OutboxMessage
@@ -23,12 +23,12 @@ DESK_CHAT = "-1001234"
 
 
 async def _person(db: Database, clock: Clock, external_id: str = "501") -> int:
-    async with db.transaction() as session:
-        return (await Repository(session).touch_user("telegram", external_id, clock())).id
+    async with db.transaction() as uow:
+        return (await uow.people.touch("telegram", external_id, clock())).id
 
 
-def _store(session: object, clock: Clock) -> SqlDeskStore:
-    return SqlDeskStore(session, clock, desk_chat_id=DESK_CHAT)  # type: ignore[arg-type]
+def _store(uow: UnitOfWork, clock: Clock) -> SqlDeskStore:
+    return SqlDeskStore(uow, clock, desk_chat_id=DESK_CHAT)
 
 
 async def _open(db: Database, clock: Clock, user_id: int, **kw: object) -> int:
@@ -40,15 +40,15 @@ async def _open(db: Database, clock: Clock, user_id: int, **kw: object) -> int:
         topic="stay",
         **kw,  # type: ignore[arg-type]
     )
-    async with db.transaction() as session:
-        return (await _store(session, clock).open_ticket(user_id, new)).id
+    async with db.transaction() as uow:
+        return (await _store(uow, clock).open_ticket(user_id, new)).id
 
 
 async def test_ticket_life_with_timestamps(db: Database, clock: Clock) -> None:
     user_id = await _person(db, clock)
     ticket_id = await _open(db, clock, user_id)
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         ticket = await store.ticket(ticket_id)
         assert ticket is not None and ticket.state == "waiting" and ticket.is_open
         assert ticket.person == Address(Platform.TELEGRAM, "501")
@@ -57,21 +57,21 @@ async def test_ticket_life_with_timestamps(db: Database, clock: Clock) -> None:
         assert (await store.open_ticket_of(user_id)) == ticket
         consultant = await store.consultant(9001, "Olena K.")
     clock.advance(120)
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         assert await store.take(ticket_id, consultant.id)
         assert not await store.take(ticket_id, consultant.id)  # no longer waiting
     clock.advance(60)
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         await store.record(ticket_id, "in", "text", "ще питання")
         await store.record(ticket_id, "out", "text", "Добрий день!", consultant.id)
         await store.record(ticket_id, "out", "text", "Друге повідомлення", consultant.id)
         assert [e for e, _ in store.events] == ["first_response"]
         assert store.events[0][1] == dt.timedelta(seconds=180)
     clock.advance(600)
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         assert await store.close(ticket_id, "resolved")
         assert not await store.close(ticket_id, "resolved")
         ticket = await store.ticket(ticket_id)
@@ -98,14 +98,14 @@ async def test_one_open_ticket_per_person_is_enforced_by_the_database(
 async def test_reopen_within_the_window_only(db: Database, clock: Clock) -> None:
     user_id = await _person(db, clock)
     ticket_id = await _open(db, clock, user_id)
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         consultant = await store.consultant(9001, "Olena")
         assert await store.take(ticket_id, consultant.id)
         assert await store.close(ticket_id, "resolved")
     clock.advance(3600)
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         assert not await store.reopen(ticket_id, dt.timedelta(minutes=30))
         assert await store.reopen(ticket_id, dt.timedelta(hours=2))
         ticket = await store.ticket(ticket_id)
@@ -120,31 +120,31 @@ async def test_queue_urgent_first_then_oldest(db: Database, clock: Clock) -> Non
         user_id = await _person(db, clock, f"60{n}")
         ids.append(await _open(db, clock, user_id, urgent=(n == 2)))
         clock.advance(10)
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         assert [t.id for t in await store.waiting_tickets()] == [ids[2], ids[0], ids[1]]
         assert [await store.queue_position(i) for i in ids] == [2, 3, 1]
         assert await store.expected_wait() == dt.timedelta(minutes=15)  # no history yet
 
 
 async def test_expected_wait_is_the_median_of_recent_claims(db: Database, clock: Clock) -> None:
-    async with db.transaction() as session:
-        consultant = await _store(session, clock).consultant(9001, "Olena")
+    async with db.transaction() as uow:
+        consultant = await _store(uow, clock).consultant(9001, "Olena")
     for n, wait in enumerate((60, 300, 600, 6000)):
         ticket_id = await _open(db, clock, await _person(db, clock, f"70{n}"))
         clock.advance(wait)
-        async with db.transaction() as session:
-            assert await _store(session, clock).take(ticket_id, consultant.id)
-    async with db.transaction() as session:
-        assert await _store(session, clock).expected_wait() == dt.timedelta(seconds=450)
+        async with db.transaction() as uow:
+            assert await _store(uow, clock).take(ticket_id, consultant.id)
+    async with db.transaction() as uow:
+        assert await _store(uow, clock).expected_wait() == dt.timedelta(seconds=450)
 
 
 async def test_rating_once_per_closing_and_comment(db: Database, clock: Clock) -> None:
     user_id = await _person(db, clock)
     stranger = await _person(db, clock, "999")
     ticket_id = await _open(db, clock, user_id)
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         assert await store.rate(ticket_id, user_id, 5) is None  # still open
         await store.close(ticket_id, "resolved")
         assert await store.rate(ticket_id, stranger, 5) is None  # not theirs
@@ -161,8 +161,8 @@ async def test_rating_once_per_closing_and_comment(db: Database, clock: Clock) -
 async def test_erase_person_keeps_an_anonymous_stub(db: Database, clock: Clock) -> None:
     user_id = await _person(db, clock)
     old = await _open(db, clock, user_id)
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         await store.set_topic(old, 77, "5")
         await store.record(old, "in", "text", "мій номер 600 123 456")
         await store.close(old, "resolved")
@@ -170,8 +170,8 @@ async def test_erase_person_keeps_an_anonymous_stub(db: Database, clock: Clock) 
         assert pending is not None
         await store.save_comment(pending, "so-so")
     current = await _open(db, clock, user_id)
-    async with db.transaction() as session:
-        await Repository(session).enqueue(
+    async with db.transaction() as uow:
+        await uow.outbox.enqueue(
             [
                 (
                     Reply(
@@ -184,29 +184,29 @@ async def test_erase_person_keeps_an_anonymous_stub(db: Database, clock: Clock) 
             ],
             clock(),
         )
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         told = await store.erase_person(user_id)
         assert {t.id for t in told} == {old, current}
-        await Repository(session).forget_user(user_id)
-    async with db.transaction() as session:
-        rows = (await session.scalars(select(TicketRow).order_by(TicketRow.id))).all()
+        await uow.people.forget(user_id)
+    async with db.transaction() as uow:
+        rows = (await uow.session.scalars(select(TicketRow).order_by(TicketRow.id))).all()
         assert [(r.state, r.close_reason) for r in rows] == [
             ("closed", "resolved"),
             ("closed", "erased"),
         ]
         assert all(r.user_id is None and r.question is None and r.candidates == [] for r in rows)
         assert rows[0].thread_id == 77  # the topic still resolves to its (empty) ticket
-        assert await session.scalar(select(func.count()).select_from(TicketMessage)) == 0
-        rating = await session.scalar(select(TicketRating))
+        assert await uow.session.scalar(select(func.count()).select_from(TicketMessage)) == 0
+        rating = await uow.session.scalar(select(TicketRating))
         assert rating is not None and rating.score == 3 and rating.comment is None
-        payload = await session.scalar(select(OutboxMessage.payload))
+        payload = await uow.session.scalar(select(OutboxMessage.payload))
         assert payload is not None and payload["text"] == ""
 
 
 async def test_consultants_and_languages(db: Database, clock: Clock) -> None:
-    async with db.transaction() as session:
-        store = _store(session, clock)
+    async with db.transaction() as uow:
+        store = _store(uow, clock)
         first = await store.consultant(9001, "Olena")
         again = await store.consultant(9001, "Olena K.")
         assert again.id == first.id and again.display_name == "Olena K."
@@ -223,8 +223,8 @@ async def _claim_round(
     engines: list[Database], clock: Clock, ticket_id: int, consultants: list[int]
 ) -> list[bool]:
     async def claim(db: Database, consultant_id: int) -> bool:
-        async with db.transaction() as session:
-            return await _store(session, clock).take(ticket_id, consultant_id)
+        async with db.transaction() as uow:
+            return await _store(uow, clock).take(ticket_id, consultant_id)
 
     return list(
         await asyncio.gather(*(claim(db, c) for db, c in zip(engines, consultants, strict=True)))
@@ -240,8 +240,8 @@ async def test_concurrent_take_has_exactly_one_winner_on_postgres(
     the winner."""
     engines = [Database.from_url(postgres_url) for _ in range(3)]
     try:
-        async with engines[0].transaction() as session:
-            store = _store(session, clock)
+        async with engines[0].transaction() as uow:
+            store = _store(uow, clock)
             consultants = [(await store.consultant(9000 + n, f"C{n}")).id for n in range(3)]
         winners: set[int] = set()
         for round_ in range(40):
@@ -256,8 +256,8 @@ async def test_concurrent_take_has_exactly_one_winner_on_postgres(
             assert results.count(True) == 1, results
             winner = claimants[results.index(True)]
             winners.add(winner)
-            async with engines[0].transaction() as session:
-                ticket = await _store(session, clock).ticket(ticket_id)
+            async with engines[0].transaction() as uow:
+                ticket = await _store(uow, clock).ticket(ticket_id)
             assert ticket is not None and ticket.consultant_id == winner
             assert ticket.state == "assigned"
         assert len(winners) >= 1
@@ -270,8 +270,8 @@ async def test_concurrent_take_on_sqlite(sqlite_url: str, clock: Clock) -> None:
     """The same race through two engines on one SQLite file (two writers, one lock)."""
     engines = [Database.from_url(sqlite_url) for _ in range(2)]
     try:
-        async with engines[0].transaction() as session:
-            store = _store(session, clock)
+        async with engines[0].transaction() as uow:
+            store = _store(uow, clock)
             consultants = [(await store.consultant(9000 + n, f"C{n}")).id for n in range(2)]
         for round_ in range(15):
             ticket_id = await _open(

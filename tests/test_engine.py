@@ -12,7 +12,7 @@ from conftest import Clock
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from bot.db import Database, Repository
+from bot.db import Database
 from bot.db.models import OutboxMessage, ProcessedEvent, QueryLog, User
 from bot.engine import (
     ERROR_NOTICE,
@@ -400,9 +400,11 @@ async def test_replies_to_other_chats_are_linked_to_their_person(
     engine = make_engine(db, Recorder(), clock)
     await engine.process(event("a", user="2"))
     await make_engine(db, handler, clock).process(event("b", user="1"))
-    async with db.sessions() as session:
-        rows = {row.payload["text"]: row for row in await session.scalars(select(OutboxMessage))}
-        person2 = await Repository(session).find_user("telegram", "2")
+    async with db.read() as uow:
+        rows = {
+            row.payload["text"]: row for row in await uow.session.scalars(select(OutboxMessage))
+        }
+        person2 = await uow.people.find("telegram", "2")
     assert person2 is not None
     assert rows["to the desk"].user_id is None
     assert (rows["to the desk"].chat_id, rows["to the desk"].thread_id) == ("-100777", 5)
@@ -430,8 +432,8 @@ async def test_unsubscribed_marks_inactive_and_drops_pending(db: Database, clock
 async def test_housekeeping_prunes_old_keys_and_sent_messages(db: Database, clock: Clock) -> None:
     engine = make_engine(db, Recorder(), clock)
     await engine.process(event("old"))
-    async with db.transaction() as session:
-        await session.execute(OutboxMessage.__table__.update().values(status="sent"))
+    async with db.transaction() as uow:
+        await uow.session.execute(OutboxMessage.__table__.update().values(status="sent"))
     clock.advance(8 * 86400)
     await engine.process(event("new"))
     await engine.housekeeping()

@@ -13,7 +13,7 @@ import pytest
 from conftest import Clock
 from sqlalchemy import select
 
-from bot.db import Database, Repository
+from bot.db import Database
 from bot.db.models import OutboxMessage, User
 from bot.engine import Engine, IdentityTranslator
 from bot.outbox import OutboxWorker, RetryPolicy
@@ -68,13 +68,13 @@ def to(chat: str, text: str, **kwargs: Any) -> Reply:
 
 
 async def enqueue(db: Database, clock: Clock, *replies: Reply, user_id: int | None = None) -> None:
-    async with db.transaction() as session:
-        await Repository(session).enqueue([(reply, user_id) for reply in replies], clock())
+    async with db.transaction() as uow:
+        await uow.outbox.enqueue([(reply, user_id) for reply in replies], clock())
 
 
 async def make_user(db: Database, clock: Clock, chat: str) -> int:
-    async with db.transaction() as session:
-        return (await Repository(session).touch_user("telegram", chat, clock())).id
+    async with db.transaction() as uow:
+        return (await uow.people.touch("telegram", chat, clock())).id
 
 
 async def rows(db: Database) -> list[OutboxMessage]:
@@ -287,8 +287,8 @@ async def test_replies_committed_but_never_sent_are_delivered_after_a_restart(
 
 async def _claim_and_die(db: Database, clock: Clock, lease: float) -> None:
     """A process claims the due messages and dies before sending them."""
-    async with db.transaction() as session:
-        items = await Repository(session).claim_due(
+    async with db.transaction() as uow:
+        items = await uow.outbox.claim_due(
             ["telegram"], clock(), clock() + dt.timedelta(seconds=lease), 10
         )
     assert items

@@ -136,9 +136,9 @@ async def test_a_reply_after_24_hours_waits_for_the_consultants_confirmation(
     thread = await open_ticket(telegram, viber, running)
     db = Database.from_url(sqlite_url)
     try:
-        async with db.transaction() as session:
+        async with db.transaction() as uow:
             # The person's last message was 26 hours ago (the clock is real: move the past).
-            await session.execute(
+            await uow.session.execute(
                 update(Ticket).values(
                     last_person_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=26)
                 )

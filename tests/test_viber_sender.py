@@ -13,14 +13,21 @@ from conftest import Clock
 from sqlalchemy import select
 from viber_double import FIRST_TOKEN, ViberApiDouble, ViberUser
 
-from bot.db import Database, Repository
+from bot.db import Database
 from bot.db.models import OutboxMessage, User
 from bot.engine import IdentityTranslator
 from bot.messengers.viber.client import ViberClient, ViberStatusError, ViberUnavailable
 from bot.messengers.viber.protocol import parse_action_body
 from bot.messengers.viber.sender import FREE_WINDOW, ViberSender
 from bot.outbox import OutboxWorker, RetryPolicy
-from bot.ports import MessageSender, PermanentFailure, RecipientGone, RetryLater
+from bot.ports import (
+    Delivered,
+    MessageSender,
+    PermanentFailure,
+    RateLimit,
+    RecipientGone,
+    RetryLater,
+)
 from handlers.model import Address, Button, Platform, Reply
 
 OLENA = ViberUser("o1ena+AAAAAAAAAAAAAAAA==")
@@ -55,8 +62,22 @@ def sender_for(client: ViberClient, **kwargs: Any) -> ViberSender:
     return ViberSender(client, **kwargs)
 
 
-async def test_sender_is_a_message_sender(client: ViberClient) -> None:
-    assert isinstance(sender_for(client), MessageSender)
+async def test_sender_is_a_message_sender(viber: ViberApiDouble, client: ViberClient) -> None:
+    """What the outbox relies on, used as the outbox uses it (a Protocol ``isinstance`` checks
+    only that the names exist): the platform, per-chat and global limits, and a send that
+    returns what the platform answered."""
+    sender: MessageSender = sender_for(client)
+    assert sender.platform is Platform.VIBER
+    limits = sender.limits_for(TO)
+    keys = [limit.key for limit in limits]
+    assert len(set(keys)) == len(keys) >= 2
+    assert any(OLENA.id in key for key in keys)  # one chat's own limit...
+    assert any(OLENA.id not in key for key in keys)  # ...and one every chat shares
+    assert all(isinstance(limit, RateLimit) and limit.count > 0 < limit.period for limit in limits)
+    delivered = await sender.send(Reply(TO, "Привіт!"))
+    assert isinstance(delivered, Delivered) and delivered.message_id
+    (message,) = viber.sent_to(OLENA.id)
+    assert message.text == "Привіт!"
 
 
 async def test_text_goes_out_with_the_token_header_and_an_exact_message_token(
@@ -228,13 +249,13 @@ async def test_client_status_errors_say_what_happened(
 
 
 async def make_viber_user(db: Database, clock: Clock, user_id: str) -> int:
-    async with db.transaction() as session:
-        return (await Repository(session).touch_user("viber", user_id, clock())).id
+    async with db.transaction() as uow:
+        return (await uow.people.touch("viber", user_id, clock())).id
 
 
 async def enqueue(db: Database, clock: Clock, reply: Reply, user_id: int | None) -> None:
-    async with db.transaction() as session:
-        await Repository(session).enqueue([(reply, user_id)], clock())
+    async with db.transaction() as uow:
+        await uow.outbox.enqueue([(reply, user_id)], clock())
 
 
 async def outbox_rows(db: Database) -> list[OutboxMessage]:

@@ -156,8 +156,8 @@ async def test_welcome_back_in_the_persons_language(
     bot: RunningViberBot, api: ViberApiDouble, db: Database
 ) -> None:
     assert (await bot.viber.text(OLENA, "hello")).status == 200
-    async with db.transaction() as session:
-        user = await session.scalar(select(User).where(User.external_id == OLENA.id))
+    async with db.transaction() as uow:
+        user = await uow.session.scalar(select(User).where(User.external_id == OLENA.id))
         assert user is not None
         user.lang = "pl"
     welcome = (await bot.viber.conversation_started(OLENA, subscribed=True)).json()

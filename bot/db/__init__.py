@@ -1,15 +1,17 @@
-"""The database layer: engines and transactions, the ORM models, migrations, and the one
-repository everything else goes through."""
+"""The database layer: engines and transactions, the tables, migrations, and one module per
+aggregate (events, people, query log, outbox), reached through the unit of work that
+:meth:`Database.transaction` yields."""
 
 from bot.db.engine import Database, create_engine, is_sqlite, sqlite_file
-from bot.db.repository import OutboxItem, Repository
+from bot.db.outbox import OutboxItem
 from bot.db.store import SqlConversationStore
+from bot.db.unit import UnitOfWork
 
 __all__ = [
     "Database",
     "OutboxItem",
-    "Repository",
     "SqlConversationStore",
+    "UnitOfWork",
     "create_engine",
     "is_sqlite",
     "sqlite_file",

@@ -1,8 +1,8 @@
 """The consultant desk's tables (issue 4): tickets, what was relayed, consultants, ratings.
 
-Kept apart from :mod:`bot.db.models` (same ``Base``, same conventions); ``bot.db.models``
-imports this module at its end so every user of ``Base.metadata`` (Alembic, the schema test)
-sees these tables too. The schema is made by ``alembic/versions/0002_desk.py``.
+Kept apart from :mod:`bot.db.models`, on the same ``Base`` (:mod:`bot.db.base`);
+:mod:`bot.db.schema` gathers both for Alembic and the schema test. The schema is made by
+``alembic/versions/0002_desk.py``.
 
 A ticket outlives ``/forget`` as an anonymous stub: the person's link (``user_id``), the
 question, the candidates and every relayed message are deleted, while the number, the state
@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.models import Base, BigId
+from bot.db.base import Base, BigId
 
 #: Ticket states: the person waits, a consultant owns it, it is over.
 TICKET_STATES = ("waiting", "assigned", "closed")

@@ -82,6 +82,10 @@ class _Compiled:
         for column in getattr(compiled, "insert_prefetch", ()):
             if column.default is not None and column.default.is_scalar:
                 supplied[column.key] = column.default.arg
+            elif column.default is not None:  # a callable or SQL default: not ours to run
+                raise ValueError(f"the driver cannot bind the default of {column.key!r}")
+        if getattr(compiled, "update_prefetch", ()):
+            raise ValueError("the driver cannot bind onupdate values")
         #: Per positional parameter: its name, its type's conversion, its supplied value.
         self._binds: list[tuple[str, Callable[[Any], Any] | None, Any]] = []
         for name in compiled.positiontup or ():

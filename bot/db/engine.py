@@ -28,6 +28,7 @@ from sqlalchemy.pool import StaticPool
 
 from bot.db.driver import DRIVER_CONNECTION, translated
 from bot.db.sqlite import inline_connector
+from bot.db.unit import UnitOfWork
 
 #: How long a SQLite connection waits for another process's write lock, milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 5_000
@@ -153,26 +154,26 @@ class Database:
         return cls(create_engine(url, **kwargs))
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed on normal exit, rolled back on error.
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work in one transaction: committed on normal exit, rolled back on error.
 
         On SQLite the process's write transactions take turns (one writer), and each takes
-        the database's write lock when it begins. Read-only work can use :attr:`sessions`.
+        the database's write lock when it begins. Read-only work can use :meth:`read`.
 
         On PostgreSQL the transaction is asyncpg's, on a connection SQLAlchemy keeps in
         ``AUTOCOMMIT`` mode (:meth:`from_url`): the session's statements run inside it, and so
-        do the repository's hot statements, which go to the driver directly (:mod:`bot.db.driver`).
+        do the aggregates' hot statements, which go to the driver directly (:mod:`bot.db.driver`).
         """
         if self._write_lock is None:
-            async with self._driver_transaction() as session:
-                yield session
+            async with self._asyncpg_transaction() as session:
+                yield UnitOfWork(session)
             return
         async with self._write_lock:
             session = self.sessions()
             try:
                 async with session.begin():
                     await session.connection(execution_options={_SQLITE_WRITE: True})
-                    yield session
+                    yield UnitOfWork(session)
             finally:
                 # Not ``async with session``: its exit closes in a task of its own, so that a
                 # cancellation cannot cut the close short, at three turns of the event loop
@@ -181,7 +182,14 @@ class Database:
                 await session.close()
 
     @contextlib.asynccontextmanager
-    async def _driver_transaction(self) -> AsyncIterator[AsyncSession]:
+    async def read(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work for reading only: no write lock taken, no transaction of its own (on
+        PostgreSQL each statement would commit by itself: never write through it)."""
+        async with self.sessions() as session:
+            yield UnitOfWork(session)
+
+    @contextlib.asynccontextmanager
+    async def _asyncpg_transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.engine.connect() as connection:
             pooled = await connection.get_raw_connection()
             adapted: Any = pooled.dbapi_connection
@@ -196,7 +204,7 @@ class Database:
                 await _translating(transaction.start())
                 yield session
                 if session.new or session.dirty or session.deleted:
-                    await session.flush()  # the ORM's pending writes, before COMMIT
+                    await session.flush()
                 await _translating(transaction.commit())
                 if session.in_transaction():
                     # Nothing reaches the server (AUTOCOMMIT): this runs the session's

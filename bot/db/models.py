@@ -1,8 +1,7 @@
-"""The ORM models (SQLAlchemy 2 style). The schema itself is made only by Alembic
-(``alembic/versions``); these classes must match the migrations, and a test checks they do.
-
-Times are stored in UTC. SQLite has no time zone type, so :class:`UTCDateTime` strips the
-zone on the way in and puts UTC back on the way out: code always sees aware datetimes.
+"""The bot's tables (SQLAlchemy 2 style): people, processed events, the query log, the outbox.
+The schema itself is made only by Alembic (``alembic/versions``); these classes must match the
+migrations, and a test checks they do. Each table has one owner in the database layer:
+:mod:`bot.db.people`, :mod:`bot.db.events`, :mod:`bot.db.query_log`, :mod:`bot.db.outbox`.
 """
 
 from __future__ import annotations
@@ -15,68 +14,20 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
-# Deterministic constraint names: Alembic can then drop/alter them on every backend.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-#: Integer primary keys: 64-bit on PostgreSQL, ``INTEGER PRIMARY KEY`` (rowid) on SQLite.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from bot.db.base import Base, BigId
 
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed")
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """An aware UTC datetime on every backend (naive values are taken as UTC)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        value = value.astimezone(dt.UTC)
-        # SQLite compares datetimes as text: store one uniform, zone-less UTC form.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(
-        self, value: dt.datetime | None, dialect: Dialect
-    ) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads it once, at class creation
-        dt.datetime: UTCDateTime(),
-        dict[str, Any]: JSON(),
-        list[Any]: JSON(),
-    }
 
 
 class User(Base):
@@ -195,9 +146,3 @@ class PoisonUpdate(Base):
     error: Mapped[str] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     recorded_at: Mapped[dt.datetime]
-
-
-# -- the consultant desk (issue 4) ----------------------------------------------------------
-# Its tables live in their own module; importing it here puts them on Base.metadata wherever
-# the models are loaded (Alembic's env.py, the models-match-migrations test).
-from bot.db import desk_models as _desk_models  # noqa: E402, F401

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot import metrics
-from bot.db import Database, Repository
+from bot.db import Database
 from bot.desk.store import SqlDeskStore
 from bot.outbox import utcnow
 from handlers.context import TranslatorFactory
@@ -60,8 +60,8 @@ class DeskReminder:
     async def run_once(self) -> list[int]:
         """Post one reminder if tickets are overdue; returns their numbers."""
         now = self.clock()
-        async with self.db.transaction() as session:
-            store = SqlDeskStore(session, self.clock)
+        async with self.db.transaction() as uow:
+            store = SqlDeskStore(uow, self.clock)
             for state, count in (await store.count_open()).items():
                 metrics.DESK_TICKETS.labels(state).set(count)
             if self.hours is not None and not self.hours.is_open(now):
@@ -88,7 +88,7 @@ class DeskReminder:
             reply = Reply(
                 Address(Platform.TELEGRAM, self.chat_id), "\n".join(lines), meta={"kind": "desk"}
             )
-            await Repository(session).enqueue([(reply, None)], now)
+            await uow.outbox.enqueue([(reply, None)], now)
             await store.mark_reminded([ticket.id for ticket in overdue])
         if self.wake is not None:
             self.wake()

@@ -17,8 +17,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event as sa_event
-
 from bot import metrics
 from bot.desk.hours import WorkingHours
 from bot.desk.reminder import DeskReminder
@@ -96,22 +94,16 @@ class DeskRuntime:
 
     def _store_for(self, ctx: TurnContext) -> SqlDeskStore:
         """A desk store on the turn's own transaction; its metrics count once it commits."""
-        repo = getattr(ctx.store, "repo", None)
-        if repo is None:
+        uow = getattr(ctx.store, "uow", None)
+        if uow is None:
             raise TypeError("the consultant desk needs the SQL conversation store (bot.db)")
-        session = repo.session
         store = SqlDeskStore(
-            session,
+            uow,
             lambda: ctx.now,
             default_wait=dt.timedelta(minutes=self.settings.desk_expected_wait_minutes),
             desk_chat_id=self.config.chat_id,
         )
-        sa_event.listen(
-            session.sync_session,
-            "after_commit",
-            lambda _session: record_metrics(store.events),
-            once=True,
-        )
+        uow.on_commit(lambda: record_metrics(store.events))
         return store
 
     async def flood_exempt(self, ctx: TurnContext) -> bool:

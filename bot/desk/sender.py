@@ -199,8 +199,8 @@ class DeskSender:
         """The ticket's topic (thread id, card message id), created with its card if missing;
         ``True`` when created now."""
         assert self.db is not None
-        async with self.db.transaction() as session:
-            thread, card_id = await SqlDeskStore(session, self.clock).topic_of(ticket.id)
+        async with self.db.transaction() as uow:
+            thread, card_id = await SqlDeskStore(uow, self.clock).topic_of(ticket.id)
         created = False
         if thread is None:
             thread = await self.topics.create_topic(self.chat_id, self._name(ticket))
@@ -306,8 +306,8 @@ class DeskSender:
 
     async def _card(self, ticket: Ticket) -> tuple[str, tuple[tuple[Button, ...], ...]]:
         assert self.db is not None and self.kb is not None
-        async with self.db.transaction() as session:
-            store = SqlDeskStore(session, self.clock)
+        async with self.db.transaction() as uow:
+            store = SqlDeskStore(uow, self.clock)
             fresh = await store.ticket(ticket.id) or ticket
             speakers = [c for c in await store.consultants() if fresh.lang in c.languages]
         t = self.t
@@ -332,20 +332,20 @@ class DeskSender:
 
     async def _load(self, ticket_id: int) -> Ticket | None:
         assert self.db is not None
-        async with self.db.transaction() as session:
-            return await SqlDeskStore(session, self.clock).ticket(ticket_id)
+        async with self.db.transaction() as uow:
+            return await SqlDeskStore(uow, self.clock).ticket(ticket_id)
 
     async def _card_id(self, ticket_id: int) -> str | None:
         assert self.db is not None
-        async with self.db.transaction() as session:
-            return (await SqlDeskStore(session, self.clock).topic_of(ticket_id))[1]
+        async with self.db.transaction() as uow:
+            return (await SqlDeskStore(uow, self.clock).topic_of(ticket_id))[1]
 
     async def _save_topic(self, ticket_id: int, thread: int | None, card_id: str | None) -> None:
         assert self.db is not None
-        async with self.db.transaction() as session:
-            await SqlDeskStore(session, self.clock).set_topic(ticket_id, thread, card_id)
+        async with self.db.transaction() as uow:
+            await SqlDeskStore(uow, self.clock).set_topic(ticket_id, thread, card_id)
 
     async def _save_card(self, ticket_id: int, card_id: str | None) -> None:
         assert self.db is not None
-        async with self.db.transaction() as session:
-            await SqlDeskStore(session, self.clock).set_card(ticket_id, card_id)
+        async with self.db.transaction() as uow:
+            await SqlDeskStore(uow, self.clock).set_card(ticket_id, card_id)

@@ -1,7 +1,9 @@
 """The desk's SQL: :class:`SqlDeskStore` implements :class:`handlers.desk.model.DeskStore`.
 
-Like :class:`bot.db.Repository` it works inside a transaction it does not own (the engine's
-turn, or the desk sender's and reminder's short ones) and never commits. What must hold under
+It works on a unit of work (:class:`bot.db.UnitOfWork`) whose transaction it does not own (the
+engine's turn, or the desk sender's and reminder's short ones) and never commits. It writes the
+desk's tables only, and asks the unit of work's aggregates for the rest (the person, a logged
+question, the desk's relays still in the outbox). What must hold under
 concurrency is done by the database itself, on both backends:
 
 - one open ticket per person: the partial unique index ``uq_tickets_open_user`` (and the
@@ -22,12 +24,11 @@ from typing import Any, cast
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.desk_models import Consultant as ConsultantRow
 from bot.db.desk_models import Ticket as TicketRow
 from bot.db.desk_models import TicketMessage, TicketRating
-from bot.db.models import OutboxMessage, QueryLog, User
+from bot.db.unit import UnitOfWork
 from bot.privacy import scrub
 from handlers.desk.model import (
     META_TICKET,
@@ -57,17 +58,18 @@ def _rowcount(result: Any) -> int:
 class SqlDeskStore:
     def __init__(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         clock: Callable[[], dt.datetime],
         *,
         default_wait: dt.timedelta = dt.timedelta(minutes=15),
         desk_chat_id: str | None = None,
     ) -> None:
-        self.session = session
+        self.uow = uow
+        self.session = uow.session  # for the desk's own tables
         self.clock = clock
         self.default_wait = default_wait
         self.desk_chat_id = desk_chat_id
-        self.dialect = session.get_bind().dialect.name
+        self.dialect = uow.dialect
         #: Transitions made in this transaction, for metrics once it commits.
         self.events: list[tuple[str, Any]] = []
 
@@ -88,12 +90,12 @@ class SqlDeskStore:
     # -- reading -------------------------------------------------------------------------
 
     def _select_tickets(self) -> Any:
-        return (
-            select(TicketRow, User.platform, User.external_id, ConsultantRow.display_name)
-            .outerjoin(User, User.id == TicketRow.user_id)
+        query = (
+            select(TicketRow, ConsultantRow.display_name)
             .outerjoin(ConsultantRow, ConsultantRow.id == TicketRow.consultant_id)
             .execution_options(populate_existing=True)
         )
+        return self.uow.people.with_address(query, TicketRow.user_id)
 
     async def _one(self, query: Any) -> Ticket | None:
         row = (await self.session.execute(query.limit(1))).first()
@@ -173,7 +175,7 @@ class SqlDeskStore:
     # -- ticket lifecycle ----------------------------------------------------------------
 
     async def open_ticket(self, user_id: int, new: NewTicket) -> Ticket:
-        user = await self.session.get(User, user_id)
+        user = await self.uow.people.get(user_id)
         if user is None:
             raise LookupError(f"no user {user_id}")
         now = self.clock()
@@ -182,7 +184,7 @@ class SqlDeskStore:
             state="waiting",
             origin=new.origin,
             urgent=new.urgent,
-            platform=user.platform,
+            platform=user.address.platform.value,
             lang=new.lang,
             topic=new.topic,
             audience=new.audience,
@@ -203,17 +205,7 @@ class SqlDeskStore:
     async def logged_query(
         self, user_id: int, query_id: int
     ) -> tuple[str, tuple[tuple[str, float], ...]] | None:
-        row = (
-            await self.session.execute(
-                select(QueryLog.text_scrubbed, QueryLog.candidates).where(
-                    QueryLog.id == query_id, QueryLog.user_id == user_id
-                )
-            )
-        ).first()
-        if row is None:
-            return None
-        text, candidates = row
-        return text, tuple((str(c[0]), float(c[1])) for c in (candidates or []))
+        return await self.uow.queries.question(user_id, query_id)
 
     async def mark_urgent(self, ticket_id: int) -> bool:
         updated = await self._update_tickets(
@@ -420,25 +412,9 @@ class SqlDeskStore:
         recently sent); the desk sender drops the queued ones of an erased ticket anyway."""
         if self.desk_chat_id is None:
             return
-        rows = (
-            await self.session.execute(
-                select(OutboxMessage.id, OutboxMessage.payload).where(
-                    OutboxMessage.platform == Platform.TELEGRAM.value,
-                    OutboxMessage.chat_id == self.desk_chat_id,
-                )
-            )
-        ).all()
-        for outbox_id, payload in rows:
-            meta = payload.get("meta") or {}
-            if str(meta.get(META_TICKET, "")) not in {str(i) for i in ticket_ids}:
-                continue
-            if not payload.get("text") and not payload.get("media"):
-                continue
-            redacted = {k: v for k, v in payload.items() if k not in ("text", "media")}
-            redacted["text"] = ""
-            await self.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(payload=redacted)
-            )
+        await self.uow.outbox.blank_content(
+            Platform.TELEGRAM.value, self.desk_chat_id, META_TICKET, {str(i) for i in ticket_ids}
+        )
 
     # -- consultants ---------------------------------------------------------------------
 
@@ -554,7 +530,7 @@ class SqlDeskStore:
 
 
 def _ticket(
-    row: TicketRow, platform: str | None, external_id: str | None, consultant_name: str | None
+    row: TicketRow, consultant_name: str | None, platform: str | None, external_id: str | None
 ) -> Ticket:
     person = (
         Address(Platform(platform), external_id)

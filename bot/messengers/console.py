@@ -24,7 +24,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, TextIO
 
-from bot.db import Repository
 from bot.db.engine import is_sqlite
 from bot.i18n import translator_for as catalogs
 from bot.markup import render_plain
@@ -201,8 +200,8 @@ async def run_console(
 
 
 async def _known(core: Core) -> bool:
-    async with core.db.sessions() as session:
-        found = await Repository(session).find_user(Platform.CONSOLE.value, CHAT_ID)
+    async with core.db.read() as uow:
+        found = await uow.people.find(Platform.CONSOLE.value, CHAT_ID)
     return found is not None
 
 

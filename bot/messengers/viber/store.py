@@ -8,10 +8,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
-
-from bot.db import Database, Repository
-from bot.db.models import OutboxMessage
+from bot.db import Database
 from handlers.model import Address, Platform
 
 PLATFORM = Platform.VIBER.value
@@ -23,21 +20,14 @@ class ViberStore:
 
     async def language_of(self, address: Address) -> str | None:
         """The person's chosen language, ``None`` if unknown (or never chosen)."""
-        async with self.db.sessions() as session:
-            user = await Repository(session).find_user(PLATFORM, address.chat_id)
+        async with self.db.read() as uow:
+            user = await uow.people.find(PLATFORM, address.chat_id)
         return user.lang if user is not None else None
 
     async def delivery_failed(self, message_token: str, reason: str) -> int:
         """Record that Viber could not deliver the message it gave ``message_token``; returns
         how many outbox rows that was (0 when the row was pruned or is not ours)."""
-        async with self.db.transaction() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.platform == PLATFORM,
-                    OutboxMessage.message_id == message_token,
-                    OutboxMessage.status == "sent",
-                )
-                .values(status="failed", last_error=f"viber failed: {reason}"[:500])
+        async with self.db.transaction() as uow:
+            return await uow.outbox.delivery_failed(
+                PLATFORM, message_token, f"viber failed: {reason}"
             )
-        return int(result.rowcount)  # type: ignore[attr-defined]
