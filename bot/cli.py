@@ -56,6 +56,31 @@ def _fail_line(message: str) -> None:
     logger.removeHandler(handler)
 
 
+#: At most this many of the content's errors are listed when ``serve``/``chat`` refuse to start.
+MAX_ERRORS_SHOWN = 10
+
+
+def _refuse_invalid_content(command: str) -> None:
+    """``serve`` and ``chat`` answer only from content that ``otwarta content check`` accepts:
+    on any error, one message saying why (the first errors, where they are) and exit 2.
+    Warnings (a date passed, a check due) never stop the bot."""
+    from faq.check import check_content
+
+    directory = _content_dir(None)
+    errors = sorted(check_content(directory).errors, key=lambda problem: problem.where)
+    if not errors:
+        return
+    lines = [f"  {problem}" for problem in errors[:MAX_ERRORS_SHOWN]]
+    if len(errors) > MAX_ERRORS_SHOWN:
+        lines.append(f"  … and {len(errors) - MAX_ERRORS_SHOWN} more")
+    click.echo(
+        f"otwarta {command}: not starting: the content in {directory} has {len(errors)} "
+        "error(s) (`otwarta content check` lists every problem):\n" + "\n".join(lines),
+        err=True,
+    )
+    sys.exit(2)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Małopolska Otwarta: the orientation bot for immigrants in Małopolska."""
@@ -71,6 +96,7 @@ def chat() -> None:
     """Talk to the bot in the terminal as a user would (embedded SQLite, no token)."""
     from bot.messengers.console import run_console
 
+    _refuse_invalid_content("chat")
     asyncio.run(run_console(_settings()))
 
 
@@ -79,6 +105,7 @@ def serve() -> None:
     """Run every configured messenger plus the HTTP server."""
     from bot.app import serve as serve_app
 
+    _refuse_invalid_content("serve")
     asyncio.run(serve_app(_settings()))
 
 

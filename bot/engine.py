@@ -64,17 +64,25 @@ HOUSEKEEPING_EVERY = 3600.0  # seconds
 
 # UI strings (msgids of the babel catalogs, translated by the handlers' catalogs).
 FLOOD_NOTICE = "You are sending messages very fast. I will answer the next one in a moment."
+JOINED_NOTICE = (
+    "You sent several messages at once, so I will read the next ones together, as one "
+    "question, and answer in a moment."
+)
 ERROR_NOTICE = "Sorry, something went wrong on my side. Please try again in a moment."
 
 
 @dataclass(frozen=True, slots=True)
 class FloodPolicy:
-    """Per-person flood control: more than ``max_events`` events within ``window`` seconds
-    get one calm notice, and the rest are recorded without being handled."""
+    """Per-person flood control: beyond ``max_events`` events within ``window`` seconds,
+    texts are joined (one calm notice, then one answer to them all, ``join_after`` seconds
+    after the last of them, or at once past ``join_max`` texts); other events (buttons,
+    commands, media) get one notice and are recorded without being handled."""
 
     max_events: int = 8
     window: float = 10.0
     max_tracked: int = 10_000  # people remembered at once (least recently seen forgotten)
+    join_after: float = 3.0
+    join_max: int = 20
 
 
 FloodVerdict = Literal["ok", "notify", "drop"]
@@ -99,6 +107,15 @@ class FloodGuard:
         while len(self._seen) > policy.max_tracked:
             self._seen.popitem(last=False)
         return verdict
+
+
+@dataclass
+class _Held:
+    """A person's texts held during a flood, to be answered together as one question."""
+
+    first: IncomingEvent
+    texts: list[str]
+    timer: asyncio.TimerHandle | None = None
 
 
 class _Duplicate(Exception):
@@ -151,15 +168,21 @@ class Engine:
         #: gives it: staff paste ten messages at once, and a person with an open ticket sends
         #: an album — both are relayed to a human, and none of it may be dropped.
         self.flood_exempt: FloodExempt = flood_exempt or _never_exempt
+        # Texts held during a flood (in memory: a crash before the joined answer loses it),
+        # and the dedupe keys of the joined questions being answered.
+        self._held: dict[tuple[str, str], _Held] = {}
+        self._joining: set[str] = set()
+        self._flushes: set[asyncio.Task[None]] = set()
 
     async def process(self, event: IncomingEvent) -> bool:
         """Handle ``event`` once; ``False`` when its dedupe key was already processed."""
         platform = event.address.platform.value
         started = time.perf_counter()
+        event = event.cleaned()  # the border: no NUL, no lone surrogate reaches the turn
         if len(event.text) > MAX_INPUT_CHARS:
             event = dataclasses.replace(event, text=event.text[:MAX_INPUT_CHARS])
         try:
-            decisions, queued = await self._process(event)
+            decisions, queued, held = await self._process(event)
         except _Duplicate:
             metrics.UPDATES_DUPLICATE.labels(platform).inc()
             return False
@@ -176,13 +199,63 @@ class Engine:
             metrics.DECISIONS.labels(decision).inc()
         if queued and self.outbox is not None:
             self.outbox.wake()
+        if held:
+            self._hold(event)
         return True
+
+    # -- texts joined during a flood ---------------------------------------------------------
+
+    def _hold(self, event: IncomingEvent) -> None:
+        """Keep a flooded text (its event is recorded) for the joined question."""
+        person = (event.address.platform.value, event.sender.user_id)
+        held = self._held.get(person)
+        if held is None:
+            held = self._held[person] = _Held(event, [])
+        held.texts.append(event.text)
+        if held.timer is not None:
+            held.timer.cancel()
+        delay = (
+            0.0 if len(held.texts) >= self.flood.policy.join_max else self.flood.policy.join_after
+        )
+        held.timer = asyncio.get_running_loop().call_later(delay, self._start_flush, person)
+
+    def _start_flush(self, person: tuple[str, str]) -> None:
+        task = asyncio.create_task(self._flush(person), name="engine-join")
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self, person: tuple[str, str]) -> None:
+        held = self._held.pop(person, None)
+        if held is None:
+            return
+        if held.timer is not None:
+            held.timer.cancel()
+        first = held.first
+        joined = dataclasses.replace(
+            first,
+            kind=EventKind.TEXT,
+            dedupe_key=f"{first.dedupe_key}+{len(held.texts)}",
+            text="\n".join(held.texts),
+        )
+        self._joining.add(joined.dedupe_key)
+        try:
+            await self.process(joined)
+        except Exception:
+            log.exception("could not answer a joined question")
+        finally:
+            self._joining.discard(joined.dedupe_key)
+
+    async def flush_held(self) -> None:
+        """Answer every held text now (at shutdown; tests)."""
+        await asyncio.gather(*(self._flush(person) for person in list(self._held)))
+        if self._flushes:
+            await asyncio.gather(*list(self._flushes), return_exceptions=True)
 
     async def _already_processed(self, event: IncomingEvent) -> bool:
         async with self.db.read() as uow:
             return await uow.events.is_processed(event.address.platform.value, event.dedupe_key)
 
-    async def _process(self, event: IncomingEvent) -> tuple[list[str], int]:
+    async def _process(self, event: IncomingEvent) -> tuple[list[str], int, bool]:
         try:
             return await self._turn(event)
         except _HandlerFailed:
@@ -190,9 +263,12 @@ class Engine:
             # apologise in a fresh one.
             return await self._turn(event, failed=True)
 
-    async def _turn(self, event: IncomingEvent, *, failed: bool = False) -> tuple[list[str], int]:
+    async def _turn(
+        self, event: IncomingEvent, *, failed: bool = False
+    ) -> tuple[list[str], int, bool]:
         """One transaction: the dedupe key, the person, the handlers (or, after they failed,
-        the apology), the person's state, the replies."""
+        the apology), the person's state, the replies; and whether the event's text is to be
+        held for a joined question (flood)."""
         platform = event.address.platform.value
         async with self.db.transaction() as uow:
             now = self.clock()
@@ -205,7 +281,7 @@ class Engine:
                 await uow.outbox.fail_pending_for_chat(
                     platform, event.address.chat_id, "unsubscribed"
                 )
-                return [], 0
+                return [], 0, False
             user = await uow.begin_turn(platform, event.dedupe_key, event.sender.user_id, now)
             if user is None:
                 raise _Duplicate
@@ -221,20 +297,37 @@ class Engine:
                 now=now,
                 context_window=self.context_window,
             )
+            hold = False
             if failed:
                 ctx.reply(ctx.t.gettext(ERROR_NOTICE), kind="error")
+            elif event.dedupe_key in self._joining:
+                await self._run_handler(ctx)
             else:
-                verdict = self.flood.check((platform, event.sender.user_id), now.timestamp())
+                person = (platform, event.sender.user_id)
+                verdict = self.flood.check(person, now.timestamp())
                 if verdict != "ok" and await self.flood_exempt(ctx):
                     verdict = "ok"
-                if verdict == "notify":
-                    ctx.reply(ctx.t.gettext(FLOOD_NOTICE), kind="flood")
-                elif verdict == "ok":
+                if verdict != "ok" and self._urgent(ctx):
+                    verdict = "ok"  # an emergency is answered at once, flood or not
+                if verdict == "ok":
                     await self._run_handler(ctx)
+                elif event.kind is EventKind.TEXT and event.text.strip():
+                    hold = True  # answered with the others of the burst, joined
+                    if person not in self._held:
+                        ctx.reply(ctx.t.gettext(JOINED_NOTICE), kind="flood")
+                elif verdict == "notify":
+                    ctx.reply(ctx.t.gettext(FLOOD_NOTICE), kind="flood")
             if user.id not in store.forgotten:
                 await uow.people.save(ctx.user, before=loaded)
             await uow.outbox.enqueue(await self._recipients(uow, ctx.replies, user, store), now)
-            return store.decisions, len(ctx.replies)
+            return store.decisions, len(ctx.replies), hold
+
+    def _urgent(self, ctx: TurnContext) -> bool:
+        """Does this text describe an emergency (the matcher's ``urgent`` intent)?"""
+        match = getattr(self.matcher, "match", None)  # stand-ins in tests may have none
+        if match is None or ctx.event.kind is not EventKind.TEXT or not ctx.event.text.strip():
+            return False
+        return bool(match(ctx.event.text, lang=ctx.user.lang).intent == "urgent")
 
     async def _run_handler(self, ctx: TurnContext) -> None:
         """Run the handlers; if they fail, the whole turn is rolled back (no savepoint on the
@@ -353,6 +446,7 @@ async def running_core(
         housekeeping.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await housekeeping
+        await engine.flush_held()
         await outbox.stop()
 
 

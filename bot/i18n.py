@@ -65,6 +65,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 # (tests/test_i18n.py checks the engine's constants are present).
 _ENGINE_MESSAGES = (
     N_("You are sending messages very fast. I will answer the next one in a moment."),
+    N_(
+        "You sent several messages at once, so I will read the next ones together, as one "
+        "question, and answer in a moment."
+    ),
     N_("Sorry, something went wrong on my side. Please try again in a moment."),
 )
 

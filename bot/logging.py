@@ -13,6 +13,19 @@ What is scrubbed: every secret registered with :func:`register_secret` (the Tele
 the webhook secret, the Viber token — :func:`setup_logging` registers those from the
 settings), plus anything shaped like a Telegram bot token (``123456:AA…``), so even a token
 we were never told about does not leak.
+
+Personal data is scrubbed the same way, at every level and from every logger (PTB writes
+whole updates and requests at DEBUG, SQLAlchemy its parameters and rows, both put parameters
+in exception messages):
+
+- the values of personal fields, whatever wrote them — ``'first_name': 'Olena'``,
+  ``"text": "…"``, ``username='…'`` (Python reprs, JSON, keyword reprs): names, usernames,
+  texts, captions, phone numbers, contacts' cards, places;
+- the parameters and rows SQLAlchemy logs, and the ``[parameters: …]`` of its errors (and
+  asyncpg's "query argument $1: …");
+- in what is left, whatever :func:`bot.privacy.scrub` masks in a question (e-mails, phone
+  numbers, PESEL, documents, accounts), except bare digit runs, which in log lines are chat,
+  update and message ids.
 """
 
 from __future__ import annotations
@@ -25,6 +38,8 @@ import sys
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from bot.privacy import scrub
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -61,12 +76,39 @@ def register_secret(value: str | None) -> None:
         _secret_pattern = re.compile("|".join(re.escape(s) for s in alternatives))
 
 
+# Fields whose value is personal, in the Bot API's and Viber's payloads and in our models.
+_PERSONAL_KEYS = (
+    "first_name", "last_name", "username", "display_name", "name", "title", "text",
+    "caption", "quote", "phone_number", "vcard", "email", "bio", "avatar", "address",
+    "latitude", "longitude", "question", "query", "comment",
+)  # fmt: skip
+_QUOTED = r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\""
+_PERSONAL_FIELD = re.compile(
+    r"(?P<key>(?P<q>['\"]?)\b(?:" + "|".join(_PERSONAL_KEYS) + r")(?P=q)\s*[:=]\s*)"
+    r"(?:" + _QUOTED + r"|-?\d+(?:\.\d+)?(?![\w.]))"
+)
+# SQLAlchemy's errors: "[parameters: ('text', 1)]" on one line; asyncpg's data errors.
+_SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
+_QUERY_ARGUMENT = re.compile(r"(query argument \$\d+: )[^\n]*")
+# SQLAlchemy's engine log: a statement's parameters ("[generated in 0.0001s] (…)",
+# "[cached since 2s ago] {…}") and, at DEBUG, its rows ("Row (…)").
+_SQL_PARAMETER_LINE = re.compile(r"^(\[[^\]\n]*\] )\S.*", re.DOTALL)
+
+
+def _redact_personal(text: str) -> str:
+    text = _PERSONAL_FIELD.sub(lambda m: f"{m.group('key')}{REDACTED}", text)
+    text = _SQL_PARAMETERS.sub(f"[parameters: {REDACTED}]", text)
+    text = _QUERY_ARGUMENT.sub(rf"\g<1>{REDACTED}", text)
+    return scrub(text, keep_bare_numbers=True)
+
+
 def redact(text: str) -> str:
-    """``text`` with every known secret and anything token-shaped replaced by ``[REDACTED]``."""
+    """``text`` with every known secret, anything token-shaped and personal data replaced by
+    ``[REDACTED]`` (or :func:`bot.privacy.scrub`'s placeholders)."""
     pattern = _secret_pattern
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
-    return _TELEGRAM_TOKEN.sub(REDACTED, text)
+    return _redact_personal(_TELEGRAM_TOKEN.sub(REDACTED, text))
 
 
 _base_factory = logging.getLogRecordFactory()
@@ -85,6 +127,11 @@ def _scrub_record(record: logging.LogRecord) -> None:
         message = record.getMessage()
     except Exception:  # a broken format string: leave it to logging's own error report
         return
+    if record.name.startswith("sqlalchemy.engine"):
+        if message.startswith("Row ") or message.startswith("Col "):
+            message = message[:4] + REDACTED
+        else:
+            message = _SQL_PARAMETER_LINE.sub(rf"\g<1>{REDACTED}", message)
     record.msg = redact(message)
     record.args = None
     if record.exc_info and not record.exc_text:

@@ -12,7 +12,7 @@ Who updates what:
   :data:`PROCESSING_SECONDS`, :data:`DECISIONS`;
 - the answers (``handlers/answers.py``): :data:`STALE_ANSWERS`;
 - the outbox worker (``bot/outbox.py``): :data:`OUTBOX_DEPTH`, :data:`MESSAGES_SENT`,
-  :data:`SEND_ERRORS`, :data:`SEND_SECONDS`.
+  :data:`SEND_ERRORS`, :data:`SEND_SECONDS`, :data:`OUTBOX_UNRECORDED_SECONDS`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ __all__ = [
     "DECISIONS",
     "MESSAGES_SENT",
     "OUTBOX_DEPTH",
+    "OUTBOX_UNRECORDED_SECONDS",
     "PROCESSING_SECONDS",
     "SEND_ERRORS",
     "SEND_ERROR_KINDS",
@@ -104,6 +105,13 @@ SEND_SECONDS = Histogram(
     "otwarta_send_seconds",
     "Time one delivery attempt takes (the messenger's API round trips), seconds.",
     ["platform"],
+    buckets=_LATENCY_BUCKETS,
+)
+
+OUTBOX_UNRECORDED_SECONDS = Histogram(
+    "otwarta_outbox_unrecorded_seconds",
+    "From a messenger accepting a message to its 'sent' being committed, seconds: a crash "
+    "in this window sends the message again after the restart.",
     buckets=_LATENCY_BUCKETS,
 )
 

@@ -7,7 +7,10 @@ adapter's job; a handler that needs ``if platform == ...`` means a capability is
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
 
@@ -32,6 +35,27 @@ class Address:
     def __str__(self) -> str:
         thread = f"#{self.thread_id}" if self.thread_id is not None else ""
         return f"{self.platform.value}:{self.chat_id}{thread}"
+
+
+# NUL and the other C0/C1 control characters but tab, newline and carriage return; and any
+# UTF-16 surrogate (in a str, only a lone one: JSON's "\ud83d" without its pair).
+_UNWANTED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """What a person typed, safe to store and to match: NUL (PostgreSQL refuses it) and other
+    control characters removed, a lone surrogate (no encoder accepts it) replaced by U+FFFD,
+    and the text in Unicode NFC (one code point for "й", however the keyboard sent it).
+    Zero-width characters are the matcher's business (``faq.text``) and stay."""
+    if _UNWANTED.search(text):
+        text = _UNWANTED.sub(lambda m: "\ufffd" if m.group(0) >= "\ud800" else "", text)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
+def _clean(value: str | None) -> str | None:
+    return None if value is None else clean_text(value)
 
 
 class EventKind(enum.StrEnum):
@@ -109,6 +133,29 @@ class IncomingEvent:
     payload: str | None = None  # button id for BUTTON
     media: Media | None = None
     message_id: str | None = None  # the platform's id of the message (for replies/edits)
+
+    def cleaned(self) -> IncomingEvent:
+        """This event with every text a person controls passed through :func:`clean_text`
+        (the engine does it to every event, whichever adapter built it)."""
+        media = self.media
+        if media is not None:
+            media = dataclasses.replace(
+                media,
+                caption=_clean(media.caption),
+                file_name=_clean(media.file_name),
+                mime_type=_clean(media.mime_type),
+            )
+        sender = dataclasses.replace(self.sender, display_name=_clean(self.sender.display_name))
+        cleaned = dataclasses.replace(
+            self,
+            text=clean_text(self.text),
+            command=_clean(self.command),
+            args=tuple(clean_text(arg) for arg in self.args),
+            payload=_clean(self.payload),
+            media=media,
+            sender=sender,
+        )
+        return self if cleaned == self else cleaned
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,11 @@
-"""``/privacy`` (the full notice) and ``/forget`` (delete everything, after a confirmation)."""
+"""``/privacy`` (the full notice), ``/forget`` (delete everything, after a confirmation), and
+the gentle note when someone sends a PESEL or a passport number nobody asked for."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.privacy import sensitive_kinds
 from handlers import ids
 from handlers.ids import StaleButton
 from handlers.model import Button
@@ -86,3 +88,22 @@ async def on_forget_button(ctx: TurnContext, args: list[str]) -> None:
     ctx.user.notice_seen = False
     ctx.user.set_context(None)
     ctx.reply(done, kind="forgotten")
+
+
+#: What a person should not send us unasked: :func:`bot.privacy.sensitive_kinds`' names.
+IDENTIFIERS = frozenset({"pesel", "document"})
+
+
+def warn_if_identifiers(ctx: TurnContext, text: str) -> None:
+    """A PESEL or a document number in a question: the answer comes first, then a calm word
+    that none is needed (the stored question has it masked already)."""
+    if sensitive_kinds(text) & IDENTIFIERS:
+        _ = ctx.t.gettext
+        ctx.reply(
+            _(
+                "A small tip: I never need your PESEL or passport number, and it is safer not to "
+                "send them in a chat. I have not kept it: I store questions with such numbers "
+                "removed."
+            ),
+            kind="identifiers",
+        )

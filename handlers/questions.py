@@ -21,10 +21,12 @@ from handlers.answers import send_answer
 from handlers.handoff import consultant_button, offer_consultant, start_handoff, urgent
 from handlers.handoff_model import HandoffReason, HandoffRequest
 from handlers.model import Button
+from handlers.privacy import warn_if_identifiers
 from handlers.start import privacy_button, privacy_notice_short
-from handlers.ui import entry_button, menu_button, show_main_menu
+from handlers.ui import entry_button, lang_of, menu_button, show_main_menu
 
 if TYPE_CHECKING:
+    from faq.content import Entry
     from handlers.context import TurnContext
 
 MAX_CLARIFY = 3
@@ -61,11 +63,7 @@ async def on_text(ctx: TurnContext) -> None:
         send_answer(ctx, offered[0], query_id, section=result.section)
     elif result.decision == "clarify" and offered:
         ctx.user.set_context(None)  # until they pick one
-        rows = [[entry_button(ctx, entry, query_id)] for entry in offered[:MAX_CLARIFY]]
-        rows.append([Button(_("None of these"), ids.none_of_these(query_id))])
-        rows.append([consultant_button(ctx, HandoffReason.NO_ANSWER, query_id)])
-        rows.append([menu_button(ctx)])
-        ctx.reply(_("Maybe one of these?"), rows, kind="clarify")
+        clarify(ctx, offered, query_id)
     elif result.intent == "greeting":
         show_main_menu(
             ctx,
@@ -80,10 +78,35 @@ async def on_text(ctx: TurnContext) -> None:
         ctx.user.set_context(None)
         dont_know(ctx, query_id)
 
+    if result.intent != "urgent":  # nothing may come between an emergency and its numbers
+        warn_if_identifiers(ctx, text)
     if not ctx.user.notice_seen:
         # Someone who never pressed /start still learns what we keep, once.
         ctx.reply(privacy_notice_short(ctx), [[privacy_button(ctx)]], kind="notice")
         ctx.user.notice_seen = True
+
+
+def clarify(ctx: TurnContext, offered: list[Entry], query_id: int) -> None:
+    """Several near answers: "Maybe one of these?" with each; one: "Is this what you mean?"."""
+    _ = ctx.t.gettext
+    if len(offered) == 1:
+        (entry,) = offered
+        ctx.reply(
+            _("Is this what you mean: **{title}**?").format(title=entry.title.get(lang_of(ctx))),
+            [
+                [
+                    Button(_("Yes"), ids.entry(entry.id, query_id)),
+                    Button(_("No, something else"), ids.none_of_these(query_id)),
+                ]
+            ],
+            kind="clarify",
+        )
+        return
+    rows = [[entry_button(ctx, entry, query_id)] for entry in offered[:MAX_CLARIFY]]
+    rows.append([Button(_("None of these"), ids.none_of_these(query_id))])
+    rows.append([consultant_button(ctx, HandoffReason.NO_ANSWER, query_id)])
+    rows.append([menu_button(ctx)])
+    ctx.reply(_("Maybe one of these?"), rows, kind="clarify")
 
 
 def conversation_context(ctx: TurnContext) -> MatchContext | None:

@@ -83,10 +83,42 @@ async def test_scripted_conversation(tmp_path: Path) -> None:
     assert "never" not in out
 
 
-async def test_numbers_without_a_button_are_text(tmp_path: Path) -> None:
+async def test_a_button_number_that_does_not_exist_gets_a_note(tmp_path: Path) -> None:
     bot = ScriptedBot()
-    await chat(tmp_path, "7\n", bot)
-    assert bot.events[-1] == (EventKind.TEXT, None, "7")
+    out = await chat(tmp_path, "7\n0\n2\n112\n", bot)
+    assert bot.events == [
+        (EventKind.COMMAND, "start", "/start"),
+        (EventKind.BUTTON, "b", "Beta"),  # "7" and "0" pressed nothing, "2" did
+        (EventKind.TEXT, None, "112"),  # a longer number is a question
+    ]
+    assert out.count("There is no button 7 here: type a number from 1 to 2, or your") == 1
+    assert "There is no button 0 here" in out
+
+
+async def test_a_number_with_no_buttons_on_screen_gets_a_note_in_the_terminal_language(
+    tmp_path: Path,
+) -> None:
+    from bot.i18n import translator_for
+
+    class Silent(ScriptedBot):
+        async def __call__(self, ctx: TurnContext) -> None:
+            self.events.append((ctx.event.kind, ctx.event.command, ctx.event.text))
+            ctx.reply("hi")
+
+    bot = Silent()
+    output = io.StringIO()
+    await run_console(
+        Settings(_env_file=None),  # type: ignore[call-arg]
+        input=io.StringIO("3\n"),
+        output=output,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}",
+        language_code="uk_UA",
+        handler=bot,
+        matcher=StubMatcher(),  # type: ignore[arg-type]
+        translator_for=translator_for,
+    )
+    assert [e[0] for e in bot.events] == [EventKind.COMMAND]
+    assert "Тут немає кнопок, які можна натиснути" in output.getvalue()
 
 
 async def test_end_of_input_leaves_and_the_bot_remembers(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from bot.db.models import OutboxMessage, ProcessedEvent, QueryLog, User
 from bot.engine import (
     ERROR_NOTICE,
     FLOOD_NOTICE,
+    JOINED_NOTICE,
     MAX_INPUT_CHARS,
     Engine,
     FloodGuard,
@@ -281,9 +282,11 @@ async def test_long_input_reaches_handlers_truncated(db: Database, clock: Clock)
     assert len(handler.seen[0].text) == MAX_INPUT_CHARS
 
 
-async def test_flood_gets_one_notice_and_extra_events_are_recorded_unhandled(
+async def test_a_flood_of_texts_is_answered_joined_never_dropped(
     db: Database, clock: Clock
 ) -> None:
+    """Someone pasting several questions: the first ones are answered one by one, the rest
+    get one calm note and then one answer to all of them together."""
     handler = Recorder()
     engine = make_engine(db, handler, clock, flood=FloodPolicy(max_events=3, window=10.0))
 
@@ -291,12 +294,69 @@ async def test_flood_gets_one_notice_and_extra_events_are_recorded_unhandled(
 
     assert results == [True] * 7  # all recorded: no redelivery storm either
     assert [e.text for e in handler.seen] == ["m0", "m1", "m2"]
-    assert await outbox_texts(db) == ["echo: m0", "echo: m1", "echo: m2", FLOOD_NOTICE]
-    assert await count(db, ProcessedEvent) == 7
+    assert await outbox_texts(db) == ["echo: m0", "echo: m1", "echo: m2", JOINED_NOTICE]
+
+    await engine.flush_held()  # what the settle timer does join_after seconds later
+    assert [e.text for e in handler.seen][3:] == ["m3\nm4\nm5\nm6"]
+    assert (await outbox_texts(db))[4:] == ["echo: m3\nm4\nm5\nm6"]
+    assert await count(db, ProcessedEvent) == 8  # the seven, and the joined question
 
     clock.advance(10.5)  # the person calmed down
     assert await engine.process(event("k7", "m7")) is True
     assert handler.seen[-1].text == "m7"
+
+
+async def test_held_texts_are_answered_after_the_burst_by_themselves(
+    db: Database, clock: Clock
+) -> None:
+    seen: list[str] = []
+    joined = asyncio.Event()
+
+    async def handler(ctx: TurnContext) -> None:
+        seen.append(ctx.event.text)
+        if "\n" in ctx.event.text:
+            joined.set()
+
+    # The second held text reaches join_max: the joined question goes at once, by itself.
+    policy = FloodPolicy(max_events=2, window=10.0, join_after=600.0, join_max=2)
+    engine = make_engine(db, handler, clock, flood=policy)
+    for i in range(4):
+        await engine.process(event(f"k{i}", f"m{i}"))
+    await asyncio.wait_for(joined.wait(), timeout=10)
+    assert seen == ["m0", "m1", "m2\nm3"]
+
+
+async def test_an_emergency_in_a_flood_is_answered_at_once(db: Database, clock: Clock) -> None:
+    from faq import load_matcher
+
+    handler = Recorder()
+    engine = Engine(
+        db,
+        matcher=load_matcher(),
+        translator_for=IdentityTranslator,
+        handler=handler,
+        clock=clock,
+        flood=FloodPolicy(max_events=2, window=10.0, join_after=600.0),
+    )
+    for i, text in enumerate(["привіт", "є питання", "ще одне", "дитина впала і не дихає"]):
+        await engine.process(event(f"k{i}", text))
+    assert [e.text for e in handler.seen] == ["привіт", "є питання", "дитина впала і не дихає"]
+    await engine.flush_held()
+    assert handler.seen[-1].text == "ще одне"  # the ordinary one, joined and answered after
+
+
+async def test_a_flood_of_buttons_gets_one_notice_and_the_rest_are_recorded_unhandled(
+    db: Database, clock: Clock
+) -> None:
+    handler = Recorder()
+    engine = make_engine(db, handler, clock, flood=FloodPolicy(max_events=3, window=10.0))
+    for i in range(7):
+        await engine.process(event(f"k{i}", "👍", kind=EventKind.BUTTON, payload="fb:1"))
+    assert len(handler.seen) == 3
+    assert (await outbox_texts(db))[3:] == [FLOOD_NOTICE]
+    assert await count(db, ProcessedEvent) == 7
+    await engine.flush_held()
+    assert len(handler.seen) == 3
 
 
 async def test_flood_is_per_person(db: Database, clock: Clock) -> None:

@@ -120,11 +120,11 @@ def test_translations_keep_the_placeholders(lang: str) -> None:
 
 def test_engine_notices_are_translated() -> None:
     """The engine translates two constants (extraction cannot see them: ``gettext(NAME)``)."""
-    from bot.engine import ERROR_NOTICE, FLOOD_NOTICE
+    from bot.engine import ERROR_NOTICE, FLOOD_NOTICE, JOINED_NOTICE
 
     for lang in ("uk", "ru", "pl"):
         t = translator_for(lang)
-        for notice in (ERROR_NOTICE, FLOOD_NOTICE):
+        for notice in (ERROR_NOTICE, FLOOD_NOTICE, JOINED_NOTICE):
             assert t.gettext(notice) != notice, (lang, notice)
 
 

@@ -418,3 +418,31 @@ async def test_depth_counts_pending_messages(db: Database, clock: Clock) -> None
     assert await outbox.depth() == 3
     await outbox.drain(timeout=2)
     assert await outbox.depth() == 1  # the Viber one: no Viber sender here
+
+
+async def test_a_crash_right_after_the_sends_returned_repeats_nothing(
+    db_url: str, clock: Clock
+) -> None:
+    """ "Sent" is committed by each delivery as soon as the messenger accepted it, not on the
+    worker's next round: a process killed just after its sends returned (before its loop ran
+    again) sends none of them a second time after the restart."""
+    first_db = Database.from_url(db_url)
+    await enqueue(first_db, clock, to("1", "a"), to("2", "b"), to("3", "c"))
+    sender = FakeSender()
+    first = worker(first_db, sender, clock, lease=5.0)
+    assert await first.run_once() == 3  # claimed, and the sends started
+    sends = [t for t in asyncio.all_tasks() if t.get_name() == "outbox-send"]
+    await asyncio.gather(*sends)  # every send returned; the worker's loop never ran again
+    assert [row.status for row in await rows(first_db)] == ["sent"] * 3
+    await first_db.dispose()  # the process is killed here (no stop(): nothing is recorded)
+
+    clock.advance(10)  # past the dead process's lease
+    second_db = Database.from_url(db_url)
+    try:
+        second = worker(second_db, sender, clock)
+        await second.start()
+        assert await second.drain(timeout=2) is True
+        await second.stop()
+    finally:
+        await second_db.dispose()
+    assert sorted(sender.calls) == ["a", "b", "c"]  # each sent exactly once

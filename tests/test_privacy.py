@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.privacy import scrub
+from bot.privacy import scrub, sensitive_kinds
 
 
 @pytest.mark.parametrize(
@@ -136,3 +136,145 @@ def test_scrub_is_idempotent() -> None:
     text = "PESEL 85010112345, +48 600 123 456, a@b.pl, FA123456"
     once = scrub(text)
     assert scrub(once) == once
+
+
+# -- property tests over the shapes people write identifiers in ------------------------------
+
+SEPARATORS = st.sampled_from(["", "", " ", "-"])
+
+
+@st.composite
+def grouped(draw: st.DrawFn, digits: str) -> str:
+    """``digits`` split into groups of 1-5, joined by nothing, a space or a dash."""
+    out, i = [], 0
+    while i < len(digits):
+        size = draw(st.integers(min_value=1, max_value=5))
+        if out:
+            out.append(draw(SEPARATORS))
+        out.append(digits[i : i + size])
+        i += size
+    return "".join(out)
+
+
+def digit_string(size: int, first: str = "0123456789") -> st.SearchStrategy[str]:
+    return st.tuples(
+        st.sampled_from(first), st.text(alphabet="0123456789", min_size=size - 1, max_size=size - 1)
+    ).map("".join)
+
+
+def in_a_sentence(value: str) -> str:
+    return f"Добрий день, мій номер {value}, дякую"
+
+
+def masked_as(text: str) -> str:
+    """The placeholder ``value`` became in :func:`in_a_sentence` (and nothing else changed)."""
+    scrubbed = scrub(in_a_sentence(text))
+    head, tail = "Добрий день, мій номер ", ", дякую"
+    assert scrubbed.startswith(head) and scrubbed.endswith(tail), scrubbed
+    return scrubbed[len(head) : len(scrubbed) - len(tail)]
+
+
+@given(st.data())
+def test_a_pesel_however_grouped_is_masked(data: st.DataObject) -> None:
+    pesel = data.draw(digit_string(11))
+    written = data.draw(grouped(pesel))
+    assert masked_as(written) in {"[pesel]", "[phone]"}
+
+
+@pytest.mark.parametrize(
+    "text", ["85 01 01 12345", "850101 12345", "850-101-123-45", "8501 0112 345", "85010 112345"]
+)
+def test_a_pesel_with_spaces_is_a_pesel(text: str) -> None:
+    assert masked_as(text) == "[pesel]"
+
+
+PL_PREFIXES = st.sampled_from(["", "", "+48", "+48 ", "+48-", "0048", "0048 ", "48 "])
+
+
+@given(st.data())
+def test_a_polish_phone_number_however_written_is_masked(data: st.DataObject) -> None:
+    national = data.draw(digit_string(9, first="123456789"))
+    parens = data.draw(st.sampled_from([0, 0, 2, 3]))
+    if parens:
+        rest = national[parens:]
+        written = f"({national[:parens]})" + data.draw(SEPARATORS) + data.draw(grouped(rest))
+    else:
+        written = data.draw(grouped(national))
+    assert masked_as(data.draw(PL_PREFIXES) + written) == "[phone]"
+
+
+UA_PREFIXES = st.sampled_from(["", "", "+38", "+38 ", "38 ", "0038 ", "+3"])
+
+
+@given(st.data())
+def test_a_ukrainian_phone_number_however_written_is_masked(data: st.DataObject) -> None:
+    national = "0" + data.draw(digit_string(9, first="3456789"))
+    prefix = data.draw(UA_PREFIXES)
+    if prefix == "+3":  # +380 67 123 45 67, +380 (67) 1234567
+        operator, rest = national[1:3], national[3:]
+        parens = data.draw(st.booleans())
+        operator = f"({operator})" if parens else operator
+        written = "+380" + data.draw(SEPARATORS) + operator + data.draw(SEPARATORS)
+        written += data.draw(grouped(rest))
+    elif data.draw(st.booleans()):  # (067) 123 45 67
+        written = prefix + f"({national[:3]})" + data.draw(SEPARATORS)
+        written += data.draw(grouped(national[3:]))
+    else:
+        written = prefix + data.draw(grouped(national))
+    assert masked_as(written) == "[phone]"
+
+
+@pytest.mark.parametrize(
+    "text", ["+48(512)345678", "+48 (512) 345-678", "+48(12)3456789", "+380(67)1234567"]
+)
+def test_phone_numbers_with_the_area_code_in_brackets(text: str) -> None:
+    assert masked_as(text) == "[phone]"
+
+
+@given(st.data())
+def test_an_iban_or_account_number_is_masked(data: st.DataObject) -> None:
+    country, size = data.draw(st.sampled_from([("PL", 26), ("UA", 27), ("", 26)]))
+    digits = data.draw(digit_string(size))
+    if data.draw(st.booleans()):  # in groups of four, as banks print them
+        compact = country + digits
+        written = " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+        if not country:
+            written = digits[:2] + " " + " ".join(digits[i : i + 4] for i in range(2, size, 4))
+    else:
+        written = country + digits
+    assert masked_as(written) == "[account]"
+
+
+LATIN_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CYRILLIC_UPPER = "АБВГДЕЄЖЗИІЇКЛМНОПРСТУФХЦЧШЩЮЯ"
+
+
+@given(
+    st.text(alphabet=st.sampled_from(LATIN_UPPER + CYRILLIC_UPPER), min_size=2, max_size=2),
+    st.sampled_from([6, 7]),
+    st.sampled_from(["", " "]),
+    st.data(),
+)
+def test_a_passport_number_is_masked(
+    letters: str, size: int, gap: str, data: st.DataObject
+) -> None:
+    number = data.draw(digit_string(size))
+    assert masked_as(f"{letters}{gap}{number}") == "[document]"
+
+
+@given(st.emails())
+def test_an_email_address_is_masked(address: str) -> None:
+    assert masked_as(address) == "[email]"
+
+
+def test_sensitive_kinds_names_what_would_be_masked() -> None:
+    assert sensitive_kinds("мій песель 85 01 01 12345 і паспорт FA123456") == {"pesel", "document"}
+    assert sensitive_kinds("як отримати песель?") == set()
+    assert sensitive_kinds("[pesel] as a word") == set()
+
+
+def test_keep_bare_numbers_leaves_ids_and_masks_the_rest() -> None:
+    line = "update 600123456 from chat 85010112345: +48 600 123 456, a@b.pl, 850101 12345"
+    assert scrub(line, keep_bare_numbers=True) == (
+        "update 600123456 from chat 85010112345: [phone], [email], [pesel]"
+    )

@@ -138,20 +138,26 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, in_memory: boo
 
 
 class Database:
-    """One database: the engine, a session factory, and the write discipline of its backend."""
+    """One database: the engine, a session factory, and the write discipline of its backend.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    ``use_driver=False`` (PostgreSQL) runs the aggregates' hot statements through the session
+    like every other statement instead of straight on asyncpg (:mod:`bot.db.driver`): the
+    reference path that ``tests/test_db_driver_parity.py`` compares the driver with, and the
+    way back should the driver ever bind differently. SQLite has no driver path."""
+
+    def __init__(self, engine: AsyncEngine, *, use_driver: bool = True) -> None:
         self.engine = engine
+        self.use_driver = use_driver
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.dialect = engine.dialect.name
         self.is_sqlite = self.dialect == "sqlite"
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
-    def from_url(cls, url: str | URL, **kwargs: Any) -> Database:
+    def from_url(cls, url: str | URL, *, use_driver: bool = True, **kwargs: Any) -> Database:
         if not is_sqlite(url):  # transactions are the driver's (see transaction())
             kwargs.setdefault("isolation_level", "AUTOCOMMIT")
-        return cls(create_engine(url, **kwargs))
+        return cls(create_engine(url, **kwargs), use_driver=use_driver)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
@@ -162,7 +168,8 @@ class Database:
 
         On PostgreSQL the transaction is asyncpg's, on a connection SQLAlchemy keeps in
         ``AUTOCOMMIT`` mode (:meth:`from_url`): the session's statements run inside it, and so
-        do the aggregates' hot statements, which go to the driver directly (:mod:`bot.db.driver`).
+        do the aggregates' hot statements, which go to the driver directly (:mod:`bot.db.driver`)
+        unless the database was made with ``use_driver=False``.
         """
         if self._write_lock is None:
             async with self._asyncpg_transaction() as session:
@@ -196,9 +203,9 @@ class Database:
             if adapted.isolation_level != "autocommit":
                 raise RuntimeError("a PostgreSQL Database needs an AUTOCOMMIT engine: from_url")
             driver: Any = pooled.driver_connection  # asyncpg.Connection
-            session = AsyncSession(
-                bind=connection, expire_on_commit=False, info={DRIVER_CONNECTION: driver}
-            )
+            # The hot statements find the driver here (bot.db.sql); without it, the session.
+            info = {DRIVER_CONNECTION: driver} if self.use_driver else {}
+            session = AsyncSession(bind=connection, expire_on_commit=False, info=info)
             transaction = driver.transaction()
             try:
                 await _translating(transaction.start())

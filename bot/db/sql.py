@@ -31,7 +31,9 @@ async def fetch(
     session: AsyncSession, statement: Any, params: Mapping[str, Any]
 ) -> Sequence[Mapping[Any, Any]]:
     """The rows of a hot statement: straight on the driver in a PostgreSQL transaction
-    (:mod:`bot.db.driver`), else through the session."""
+    (:mod:`bot.db.driver`), else through the session (also on a PostgreSQL ``Database`` made
+    with ``use_driver=False``). Every call of this and :func:`execute_many` is listed in
+    ``tests/test_db_driver_parity.py``, which runs it both ways."""
     driver = session.info.get(DRIVER_CONNECTION)
     if driver is not None:
         return await DriverStatement.of(statement).fetch(driver, params)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from bot.engine import Core, Handler
     from bot.settings import Settings
     from faq.matcher import Matcher
-    from handlers.context import TranslatorFactory
+    from handlers.context import Translator, TranslatorFactory
 
 #: Where ``otwarta chat`` keeps its conversation when ``DATABASE_URL`` is not a SQLite file.
 CONSOLE_DATABASE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'otwarta.sqlite3'}"
@@ -43,6 +43,8 @@ CHAT_ID = "local"
 QUIT_COMMANDS = frozenset({"/quit", "/exit", "/q"})
 #: How long to wait for the bot's replies to one message before prompting again.
 REPLY_TIMEOUT = 30.0
+#: A number this short typed alone presses a button (or is told there is no such button).
+MAX_BUTTON_DIGITS = 2
 
 BANNER = (
     "Małopolska Otwarta — terminal chat. Type a question, a number to press a button, "
@@ -96,6 +98,22 @@ class ConsoleSender:
         self.output.flush()
         self._sent += 1
         return Delivered(message_id=str(self._sent))
+
+    def note_for(self, line: str, t: Translator) -> str | None:
+        """A note instead of an event: a one- or two-digit number names a button, and there is
+        no such button on screen (longer numbers, "112" or "800", are questions)."""
+        text = line.strip()
+        if not (text.isdigit() and len(text) <= MAX_BUTTON_DIGITS):
+            return None
+        count = len(self.buttons)
+        if 1 <= int(text) <= count:
+            return None
+        if not count:
+            return t.gettext("There are no buttons to press here: type your question in words.")
+        return t.gettext(
+            "There is no button {number} here: type a number from 1 to {count}, "
+            "or your question in words."
+        ).format(number=text, count=count)
 
     def event_for(self, line: str, key: str, language_code: str | None) -> IncomingEvent | None:
         """What the typed ``line`` means: a button press, a command, or text (``None``:
@@ -152,6 +170,7 @@ async def run_console(
     defaults to the terminal's (``None`` there means the bot asks).
     """
     from bot.engine import open_core
+    from bot.i18n import normalize_language
 
     out = output if output is not None else sys.stdout
     url = database_url or (
@@ -160,6 +179,8 @@ async def run_console(
     if input is None and language_code is None:
         language_code = terminal_language()
     sender = ConsoleSender(out)
+    # The console's own notes speak the terminal's language (the bot's replies, the person's).
+    t = translator_for(normalize_language(language_code) or "en")
     run_id = uuid.uuid4().hex[:12]
     async with (
         open_core(
@@ -181,6 +202,11 @@ async def run_console(
         async def say(line: str) -> None:
             nonlocal counter
             counter += 1
+            note = sender.note_for(line, t)
+            if note is not None:
+                out.write(note + "\n\n")
+                out.flush()
+                return
             event = sender.event_for(line, f"{run_id}:{counter}", language_code)
             if event is None:
                 return
