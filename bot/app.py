@@ -1,19 +1,27 @@
 """``otwarta serve``: the composition root.
 
-settings → logging → schema (migrated on the embedded SQLite; on PostgreSQL it must already be
-at head: ``otwarta db upgrade`` is an explicit step there) → then everything is built in
-dependency order, each part given what it needs at construction: the matcher → the database →
-the messengers' outgoing halves (:class:`Outlets`: Telegram's ``Bot`` and sender, Viber's
-client and sender) → the desk around Telegram's sender → the outbox with those senders and
-the engine that wakes it (:func:`bot.engine.running_core`) → the adapters, with the engine as
-their sink → the tokens checked (getMe) → the outbox started → the HTTP server with every
-adapter's routes → updates in → run until SIGINT/SIGTERM.
+settings (a bad combination: one line, exit 2) → logging → everything is built in dependency
+order, each part given what it needs at construction, and no request made yet: the matcher →
+the database object (it connects on first use) → the messengers' outgoing halves
+(:class:`Outlets`) → the adapters, with a sink the engine takes over once it runs → the HTTP
+server with every adapter's routes starts (``/healthz`` answers from here on, ``/readyz`` says
+503 until the rest is up) → the database is waited for with backoff while unreachable (one line
+when it goes, one when it is back; the embedded SQLite is migrated, PostgreSQL must be at head:
+``otwarta db upgrade``) → the desk around Telegram's sender → the outbox and the engine
+(:func:`bot.engine.running_core`) → every messenger's start-up (token check, webhook or
+polling) as a supervised worker in the background, so an unreachable Bot API holds up neither
+the HTTP server nor Viber → run until SIGINT/SIGTERM.
 
-Shutdown, in that order: stop taking updates (the ones in flight are committed and
-acknowledged), stop the HTTP server, let the outbox deliver what is due for a few seconds,
-stop it (claimed-but-unsent messages go back to the queue), close the messengers' clients and
-the database. A ``kill -9`` anywhere loses nothing either: unacknowledged updates come back,
-committed replies wait in the outbox.
+Every background loop runs under one :class:`~bot.supervisor.Supervisor` (the Telegram poller,
+the outbox, housekeeping, the desk reminder, the gauges, Viber's webhook registration, the
+messengers' start-up): a failure is logged, counted and restarted with backoff, and
+``/readyz`` names a worker down longer than ``WORKER_DOWN_SECONDS``.
+
+Shutdown, within 10 s even mid-burst, in that order: stop taking updates (the batch in hand is
+committed and confirmed), stop the HTTP server, let the outbox deliver what is due for a
+moment, stop every worker, hand back claimed-but-unsent messages, close the messengers'
+clients and the database; exit 0. A ``kill -9`` anywhere loses nothing either:
+unacknowledged updates come back, committed replies wait in the outbox.
 
 Adding a messenger: give it a sender (:class:`bot.ports.MessageSender`) in :func:`outlets` and
 an adapter (:class:`Messenger`) in :func:`messengers`.
@@ -23,8 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,25 +42,35 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 from sqlalchemy import text
 
+from bot import metrics
 from bot.http import HttpServer
 from bot.logging import setup_logging
 from bot.ports import CredentialsRejected, EventSink, MessageSender, MessengerUnreachable
+from bot.supervisor import DATABASE, Supervisor, Worker, describe, outage_reason
 
 if TYPE_CHECKING:
     from telegram import Bot as PtbBot
 
     from bot.analytics.retention import RetentionJob
     from bot.db import Database
+    from bot.desk.runtime import DeskRuntime
     from bot.desk.sync import DeskTopics
     from bot.engine import Core, Handler
     from bot.messengers.viber import ViberOutlet
     from bot.settings import Settings
     from faq.matcher import Matcher
+    from handlers.model import IncomingEvent
 
 log = logging.getLogger(__name__)
 
-#: How long shutdown lets the outbox deliver what is already due.
-DRAIN_SECONDS = 3.0
+#: Shutdown's budget (SIGTERM to exit within 10 s even mid-burst): the outbox delivers what
+#: is due for this long, the HTTP server waits this long for requests in flight, and workers
+#: get this long to finish before they are cancelled.
+DRAIN_SECONDS = 2.0
+HTTP_SHUTDOWN_SECONDS = 2.0
+WORKER_STOP_SECONDS = 2.0
+#: The outbox-depth and waiting-ticket gauges are read this often (seconds).
+GAUGES_EVERY = 2.5
 _INIT_RETRY_MAX = 30.0
 
 
@@ -148,9 +168,15 @@ def messengers(
 
 
 async def database_ready(db: Database) -> bool:
-    """``SELECT 1`` through the database layer: what ``/readyz`` reports."""
-    async with db.engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+    """``SELECT 1`` through the database layer: what ``/readyz`` reports. An outage is told
+    to :data:`bot.supervisor.DATABASE` (one log line per change, not one per probe)."""
+    try:
+        async with db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        DATABASE.failed(exc)
+        raise
+    DATABASE.ok()
     return True
 
 
@@ -189,14 +215,26 @@ async def serve(
     ``port`` is the real one when ``HTTP_PORT=0``).
     """
     setup_logging(settings)
+    problems = settings.serve_problems()
+    if problems:
+        log.error("invalid settings: %s", "; ".join(problems))
+        raise SystemExit(2)
     stop = stop or asyncio.Event()
     with _signals_set(stop):
-        try:
-            await check_schema(settings.database_url)
-        except SchemaNotCurrent as exc:
-            log.error("%s", exc)
-            raise SystemExit(2) from None
         await _serve(settings, stop, handler, matcher, on_ready)
+
+
+class _Running:
+    """What ``/readyz`` and the shutdown need to know of the parts started so far."""
+
+    def __init__(self) -> None:
+        self.core: Core | None = None
+        self.exit_code = 0
+
+    async def ready(self) -> bool:
+        if self.core is None:
+            return False  # still waiting for the database
+        return await database_ready(self.core.db)
 
 
 async def _serve(
@@ -206,26 +244,53 @@ async def _serve(
     matcher: Matcher | None,
     on_ready: Callable[[HttpServer], Awaitable[None] | None] | None,
 ) -> None:
+    """Start-up order: the parts are built (no request made yet), the HTTP server starts
+    (``/healthz`` answers from the first second, ``/readyz`` says 503 until the rest is up),
+    the database is waited for with backoff while unreachable, then the core runs and every
+    messenger starts as a supervised worker in the background (one API unreachable holds up
+    neither the others nor the HTTP server)."""
+    from bot.db import Database
     from bot.desk.runtime import attach_desk
-    from bot.engine import load_matcher_for, open_database, running_core
+    from bot.engine import load_matcher_for, running_core
 
     if matcher is None:
         matcher = await load_matcher_for(settings.content_dir)
-    adapters: list[Messenger] = []
+    supervisor = Supervisor(down_after=settings.worker_down_seconds)
+    running = _Running()
+    # Built now, connected later: the engine connects on first use.
+    db = Database.from_url(settings.database_url)
+    sink = _LateSink()
+    out = outlets(settings, db)
+    adapters = messengers(settings, sink, out, db)
+    # The consultant desk (CONSULTANT_CHAT_ID): the engine's middleware (in front of the
+    # router, the flood exemption) and the desk group's one sender (the topic-sync worker).
+    desk = attach_desk(settings, db, out.senders, out.forum_topics(), matcher.kb)
+    http = HttpServer(
+        settings.http_host,
+        settings.http_port,
+        readiness=running.ready,
+        reports=desk.report if desk is not None else None,
+        supervisor=supervisor,
+        shutdown_timeout=HTTP_SHUTDOWN_SECONDS,
+    )
+    for adapter in adapters:
+        http.add_routes(adapter.routes())
+        if hasattr(adapter, "supervisor"):
+            setattr(adapter, "supervisor", supervisor)  # noqa: B010 - not in the Protocol
+        poison = getattr(adapter, "poison", None)
+        if poison is not None:
+            poison.db = db
+    # The supervisors' web console (issue 19) under /console/, on the same database (it
+    # reads CONTENT_DIR itself, at its first request).
+    from bot.webconsole.pages import routes as console_routes
+    from bot.webconsole.web import WebConsole
 
-    async def close_adapters() -> None:
-        for adapter in adapters:
-            await adapter.close()
-
-    async with contextlib.AsyncExitStack() as stack:
-        db = await stack.enter_async_context(open_database(settings.database_url))
-        out = outlets(settings, db)
-        # The clients close after the outbox has stopped (it sends through them until then).
-        stack.push_async_callback(close_adapters)
-        # The consultant desk (CONSULTANT_CHAT_ID): the engine's middleware (in front of the
-        # router, the flood exemption) and the desk group's one sender (the topic-sync worker).
-        desk = attach_desk(settings, db, out.senders, out.forum_topics(), matcher.kb)
-        core: Core = await stack.enter_async_context(
+    http.add_routes(console_routes(WebConsole(db, settings)))
+    await http.start()
+    try:
+        if not await _wait_for_database(settings, stop):
+            return
+        async with (
             running_core(
                 db,
                 out.senders,
@@ -233,56 +298,62 @@ async def _serve(
                 handler=handler,
                 middleware=desk,
                 context_minutes=settings.context_minutes,
+                supervisor=supervisor,
+            ) as core,
+            # Analytics (issue 15): the daily roll-up, and pruning after RETENTION_DAYS.
+            retention_job(settings, db, matcher).running(),
+        ):
+            running.core = core
+            sink.target = core.engine
+            # Senders that cannot send yet (Telegram before getMe) keep their messages queued.
+            await core.outbox.start(supervisor)
+            if desk is not None:
+                await desk.start(core.db, core.outbox.wake, supervisor=supervisor)
+            supervisor.every(
+                "gauges", GAUGES_EVERY, lambda: _refresh_gauges(core, desk), dependency=DATABASE
             )
-        )
-        adapters.extend(messengers(settings, core.engine, out, db))
-        for adapter in adapters:
-            if not await _initialize(adapter, stop):
-                return
-        await core.outbox.start()  # the senders work now: deliver what waited from before
-        if desk is not None:
-            await desk.start(core.db, core.outbox.wake)
-            stack.push_async_callback(desk.stop)
-        # Analytics (issue 15): the daily roll-up, and pruning after RETENTION_DAYS.
-        await stack.enter_async_context(retention_job(settings, db, matcher).running())
-        http = HttpServer(
-            settings.http_host,
-            settings.http_port,
-            readiness=lambda: database_ready(core.db),
-            reports=desk.report if desk is not None else None,
-        )
-        for adapter in adapters:
-            http.add_routes(adapter.routes())
-        # The supervisors' web console (issue 19) under /console/, on the same database (it
-        # reads CONTENT_DIR itself, at its first request).
-        from bot.webconsole.pages import routes as console_routes
-        from bot.webconsole.web import WebConsole
-
-        http.add_routes(console_routes(WebConsole(db, settings)))
-        await http.start()
-        stack.push_async_callback(http.stop)
-        try:
-            for adapter in adapters:
-                await adapter.start()
+            starts = [
+                supervisor.start(
+                    f"{_name_of(adapter)}-start",
+                    functools.partial(_start_messenger, adapter, supervisor, running, stop),
+                    once=True,
+                    down="starting",
+                )
+                for adapter in adapters
+            ]
             if not adapters:
                 log.warning(
                     "no messenger configured (TELEGRAM_BOT_TOKEN and VIBER_AUTH_TOKEN unset): "
                     "serving HTTP only"
                 )
-            if on_ready is not None:
-                result = on_ready(http)
-                if result is not None:
-                    await result
-            log.info("serving; stop with Ctrl+C or SIGTERM")
-            await stop.wait()
-            log.info("shutting down")
-        finally:
-            for adapter in adapters:
-                await adapter.stop()
-            await http.stop()
-            if not await core.outbox.drain(timeout=DRAIN_SECONDS):
-                log.info("outbox not empty at shutdown; the rest goes out after the restart")
+            announce = asyncio.create_task(_announce(starts, http, on_ready), name="announce")
+            try:
+                await stop.wait()
+                log.info("shutting down")
+            finally:
+                announce.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await announce
+                # Stop taking updates (the batch in hand is committed and confirmed), stop the
+                # HTTP server, deliver what is due for a moment, stop every worker; leaving
+                # running_core then hands back unsent claims.
+                for adapter in adapters:
+                    await _quietly(adapter.stop(), f"{_name_of(adapter)} stop")
+                await http.stop()
+                if not await core.outbox.drain(timeout=DRAIN_SECONDS):
+                    log.info("outbox not empty at shutdown; the rest goes out after the restart")
+                await supervisor.stop(timeout=WORKER_STOP_SECONDS)
+                if desk is not None:
+                    await desk.stop()
+    finally:
+        await supervisor.stop(timeout=WORKER_STOP_SECONDS)
+        await http.stop()
+        for adapter in adapters:  # the clients close after the outbox (it sends through them)
+            await _quietly(adapter.close(), f"{_name_of(adapter)} close")
+        await db.dispose()
     log.info("stopped")
+    if running.exit_code:
+        raise SystemExit(running.exit_code)
 
 
 def retention_job(settings: Settings, db: Database, matcher: Matcher) -> RetentionJob:
@@ -297,23 +368,131 @@ def retention_job(settings: Settings, db: Database, matcher: Matcher) -> Retenti
     return RetentionJob(db, knowledge, retention_days=settings.retention_days)
 
 
-async def _initialize(adapter: Messenger, stop: asyncio.Event) -> bool:
-    """Initialize a messenger, retrying while its API is unreachable; ``False`` if stopped."""
+class _LateSink:
+    """The adapters' sink, built before the engine exists (the HTTP server starts before the
+    database is reachable); bound to the engine once it runs. Nothing reaches it before: the
+    adapters start taking updates only after that."""
+
+    def __init__(self) -> None:
+        self.target: EventSink | None = None
+
+    async def process(self, event: IncomingEvent) -> bool:
+        if self.target is None:
+            raise RuntimeError("the engine is not running yet")
+        return await self.target.process(event)
+
+
+async def _announce(
+    starts: list[Worker],
+    http: HttpServer,
+    on_ready: Callable[[HttpServer], Awaitable[None] | None] | None,
+) -> None:
+    """Once every messenger has started: "serving", and ``on_ready`` (tests) is told."""
+    await asyncio.gather(*(w.task for w in starts if w.task is not None))
+    log.info("serving; stop with Ctrl+C or SIGTERM")
+    if on_ready is not None:
+        result = on_ready(http)
+        if result is not None:
+            await result
+
+
+def _name_of(adapter: Messenger) -> str:
+    platform = getattr(adapter, "platform", None)
+    value = getattr(platform, "value", None)
+    return str(value) if value else type(adapter).__name__.lower()
+
+
+async def _quietly(step: Awaitable[None], what: str) -> None:
+    """One shutdown step; its failure is logged in a line and does not skip the others."""
+    try:
+        await step
+    except Exception as exc:
+        log.warning("%s failed: %s", what, describe(exc))
+
+
+async def _wait_for_database(settings: Settings, stop: asyncio.Event) -> bool:
+    """Until the database answers (and, on PostgreSQL, its schema is current): one line when
+    it is unreachable, one when it is back, retries with capped backoff; ``False`` if stopped
+    meanwhile. A schema that is behind ends the process (exit 2) with the reason."""
+    from bot.db.migrate import ensure_schema
+
     delay = 1.0
     while True:
         try:
-            await adapter.initialize()
-            return True
-        except CredentialsRejected as exc:
+            if settings.is_embedded_db:
+                await ensure_schema(settings.database_url)  # the embedded database: migrated
+            await check_schema(settings.database_url)
+        except SchemaNotCurrent as exc:
             log.error("%s", exc)
             raise SystemExit(2) from None
-        except (MessengerUnreachable, OSError) as exc:
-            log.warning("messenger API unreachable (%s); retrying in %.0fs", exc, delay)
+        except Exception as exc:
+            if not DATABASE.failed(exc):
+                log.error("cannot use the database: %s", outage_reason(exc))
+                raise SystemExit(2) from None
+        else:
+            DATABASE.ok()
+            return True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
         if stop.is_set():
             return False
         delay = min(_INIT_RETRY_MAX, delay * 2)
+
+
+async def _start_messenger(
+    adapter: Messenger,
+    supervisor: Supervisor,
+    running: _Running,
+    stop: asyncio.Event,
+    worker: Worker,
+) -> None:
+    """A messenger's start-up (token check, webhook or polling), retried with backoff while
+    its API is unreachable; a rejected token stops the bot (exit 2)."""
+    name = _name_of(adapter)
+    delay = 1.0
+    announced = False
+    initialized = False
+    while not supervisor.stopping:
+        try:
+            if not initialized:
+                await adapter.initialize()
+                initialized = True
+            await adapter.start()
+        except CredentialsRejected as exc:
+            log.error("%s", exc)
+            running.exit_code = 2
+            stop.set()
+            return
+        except (MessengerUnreachable, OSError, TimeoutError) as exc:
+            worker.down(f"{name} API unreachable")
+            if not announced:
+                log.warning(
+                    "%s API unreachable at start (%s); retrying in the background",
+                    name,
+                    type(exc).__name__,
+                )
+                announced = True
+        else:
+            if announced:
+                log.info("%s started after its API came back", name)
+            return
+        if await supervisor.sleep(delay):
+            return
+        delay = min(_INIT_RETRY_MAX, delay * 2)
+
+
+async def _refresh_gauges(core: Core, desk: DeskRuntime | None) -> None:
+    """The outbox depth and the desk's tickets by state, read every :data:`GAUGES_EVERY`
+    seconds (so never older than that on ``/metrics``)."""
+    await core.outbox.depth()
+    if desk is not None:
+        from bot.desk.store import SqlDeskStore
+
+        async with core.db.read() as uow:
+            counts = await SqlDeskStore(uow, core.engine.clock).count_open()
+        for state in ("waiting", "assigned"):
+            metrics.DESK_TICKETS.labels(state).set(counts.get(state, 0))
+    metrics.GAUGES_REFRESHED.set(time.time())
 
 
 @contextlib.contextmanager

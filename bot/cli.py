@@ -24,12 +24,42 @@ if TYPE_CHECKING:
     from bot.analytics.figures import Figures, Knowledge, Period
     from bot.analytics.retention import PruneResult
     from bot.db import Database
+    from bot.settings import Settings
 
 
 def _content_dir(value: Path | None) -> Path:
-    from bot.settings import get_settings
+    return value if value is not None else _settings().content_dir
 
-    return value if value is not None else get_settings().content_dir
+
+def _settings() -> Settings:
+    """The settings, or one clear line (JSON with ``LOG_JSON=true``) and exit 2 when a
+    variable is invalid (a typo in ``DESK_HOURS``, the desk without a Telegram token...)."""
+    from pydantic import ValidationError
+
+    from bot.settings import describe_invalid, get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        _fail_line(describe_invalid(exc))
+        raise SystemExit(2) from None
+
+
+def _fail_line(message: str) -> None:
+    """Log ``message`` as one ERROR line before the logging settings could be read."""
+    import logging
+    import os
+
+    from bot.logging import JsonFormatter, TextFormatter
+
+    as_json = os.environ.get("LOG_JSON", "").strip().lower() in ("1", "true", "yes", "on")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if as_json else TextFormatter())
+    logger = logging.getLogger("bot.settings")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.error("%s", message)
+    logger.removeHandler(handler)
 
 
 #: At most this many of the content's errors are listed when ``serve``/``chat`` refuse to start.
@@ -71,20 +101,18 @@ def main() -> None:
 def chat() -> None:
     """Talk to the bot in the terminal as a user would (embedded SQLite, no token)."""
     from bot.messengers.console import run_console
-    from bot.settings import get_settings
 
     _refuse_invalid_content("chat")
-    asyncio.run(run_console(get_settings()))
+    asyncio.run(run_console(_settings()))
 
 
 @main.command()
 def serve() -> None:
     """Run every configured messenger plus the HTTP server."""
     from bot.app import serve as serve_app
-    from bot.settings import get_settings
 
     _refuse_invalid_content("serve")
-    asyncio.run(serve_app(get_settings()))
+    asyncio.run(serve_app(_settings()))
 
 
 @main.group()
@@ -97,9 +125,8 @@ def db() -> None:
 def db_upgrade(revision: str) -> None:
     """Apply migrations to DATABASE_URL (``alembic upgrade head``)."""
     from bot.db.migrate import upgrade
-    from bot.settings import get_settings
 
-    url = get_settings().database_url
+    url = _settings().database_url
     upgrade(url, revision)
     click.echo(f"database at revision {revision}")
 

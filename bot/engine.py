@@ -40,6 +40,7 @@ from bot.db import Database, SqlConversationStore, UnitOfWork
 from bot.i18n import translator_for as catalogs
 from bot.outbox import OutboxWorker, utcnow
 from bot.ports import MessageSender
+from bot.supervisor import DATABASE, Supervisor
 from handlers.context import TranslatorFactory, TurnContext, UserState
 from handlers.model import EventKind, IncomingEvent, Reply
 
@@ -433,13 +434,14 @@ async def running_core(
     flood_exempt: FloodExempt | None = None,
     middleware: TurnMiddleware | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    supervisor: Supervisor | None = None,
     context_minutes: float = 30.0,
 ) -> AsyncIterator[Core]:
-    """The outbox (with ``senders``), then the engine that wakes it, and the housekeeping job.
+    """The outbox (with ``senders``), then the engine that wakes it, and the housekeeping job
+    (a worker of ``supervisor`` when given: ``serve``).
 
-    The outbox is not started: the caller starts it once its senders can send (``serve``
-    checks the messengers' tokens first). On exit the outbox is stopped (what was claimed but
-    not sent goes back to the queue)."""
+    The outbox is not started: the caller starts it (``outbox.start(supervisor)``). On exit
+    the outbox is stopped (what was claimed but not sent goes back to the queue)."""
     outbox = OutboxWorker(db, senders, clock=clock)
     engine = Engine(
         db,
@@ -457,16 +459,23 @@ async def running_core(
     from bot.announce.worker import AnnouncementWorker
 
     announcements = AnnouncementWorker(db, outbox, translator_for, clock=clock)
-    housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, engine.housekeeping))
+    housekeeping: asyncio.Task[None] | None = None
+    if supervisor is not None:  # serve: housekeeping as a supervised worker
+        supervisor.every(
+            "housekeeping", HOUSEKEEPING_EVERY, engine.housekeeping, dependency=DATABASE
+        )
+    else:
+        housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, engine.housekeeping))
     try:
         if engine.kb is not None:  # (a test's matcher may come without a knowledge base)
             await sync_entry_versions(db, engine.kb, clock())
         await announcements.start()  # its rows wait in the outbox until the outbox starts
         yield Core(db=db, engine=engine, outbox=outbox, announcements=announcements)
     finally:
-        housekeeping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await housekeeping
+        if housekeeping is not None:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
         await engine.flush_held()
         await announcements.stop()
         await outbox.stop()

@@ -3,9 +3,13 @@
 Routes are pluggable: each adapter contributes its own (``TelegramAdapter.routes()`` gives
 ``/telegram/webhook``; Viber will add ``/viber/webhook``) before :meth:`HttpServer.start`.
 
-- ``GET /healthz`` — the process is alive (200, no dependencies checked);
-- ``GET /readyz`` — the database answers ``SELECT 1`` (200), else 503; the body also says
-  what the consultant desk misses in its group, if anything (``desk``), without failing;
+- ``GET /healthz`` — liveness: the process is alive and its event loop responsive (200, no
+  dependency checked; it answers while the database or a messenger's API is unreachable);
+- ``GET /readyz`` — readiness: 200 when the database answers ``SELECT 1`` and no supervised
+  worker has been down longer than ``WORKER_DOWN_SECONDS``; else 503 with the reasons
+  (``{"status": "unavailable", "reason": "...", "workers": ["telegram-poller", ...]}``);
+  the body also says what the consultant desk misses in its group, if anything (``desk``),
+  without failing;
 - ``GET /metrics`` — Prometheus text format (:mod:`bot.metrics`).
 
 Bodies are capped (:data:`MAX_BODY_BYTES`; a Telegram update is a few KB). There is no
@@ -17,10 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot import metrics
+
+if TYPE_CHECKING:
+    from bot.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +48,7 @@ class HttpServer:
         *,
         readiness: ReadinessCheck | None = None,
         reports: Callable[[], dict[str, object]] | None = None,
+        supervisor: Supervisor | None = None,
         routes: Iterable[web.AbstractRouteDef] = (),
         max_body_bytes: int = MAX_BODY_BYTES,
         shutdown_timeout: float = 10.0,
@@ -50,6 +59,7 @@ class HttpServer:
         #: Parts that report on themselves in /readyz's body without failing it (the
         #: consultant desk says what is missing in its group: the bot still answers people).
         self._reports = reports
+        self.supervisor = supervisor
         self._max_body = max_body_bytes
         self._shutdown_timeout = shutdown_timeout
         self._routes: list[web.AbstractRouteDef] = [
@@ -99,18 +109,29 @@ class HttpServer:
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, request: web.Request) -> web.Response:
+        # Parts that report on themselves without failing readiness (the desk's group).
         extra = self._reports() if self._reports is not None else {}
-        if self._readiness is None:
-            return web.json_response({"status": "ready", **extra})
-        try:
-            result = await asyncio.wait_for(self._readiness(), READINESS_TIMEOUT)
-        except Exception as exc:
-            log.warning("readiness check failed: %s", type(exc).__name__)
-            result = False
-        if result is False:
-            return web.json_response(
-                {"status": "unavailable", "reason": "database unreachable", **extra}, status=503
-            )
+        reasons: list[str] = []
+        if self._readiness is not None:
+            try:
+                result = await asyncio.wait_for(self._readiness(), READINESS_TIMEOUT)
+            except Exception as exc:
+                log.debug("readiness check failed: %s", type(exc).__name__)
+                result = False
+            if result is False:
+                reasons.append("database unreachable")
+        workers = self.supervisor.unready() if self.supervisor is not None else []
+        if workers:
+            reasons.append("worker down: " + ", ".join(workers))
+        if reasons:
+            body: dict[str, object] = {
+                "status": "unavailable",
+                "reason": "; ".join(reasons),
+                **extra,
+            }
+            if workers:
+                body["workers"] = workers
+            return web.json_response(body, status=503)
         return web.json_response({"status": "ready", **extra})
 
     async def _metrics(self, request: web.Request) -> web.Response:

@@ -208,3 +208,35 @@ DESK_QUEUE_BATCHED = Counter(
     "otwarta_desk_queue_batched",
     "Queued desk messages joined into another one's send (a burst, or a ticket over its cap).",
 )
+
+
+# -- reliability (issue 12): supervised workers, poison updates, rejected webhooks --------------
+WORKER_RESTARTS = Counter(
+    "otwarta_worker_restarts",
+    "Restarts of a supervised background worker after it failed (bot/supervisor.py).",
+    ["worker"],
+)
+WORKER_UP = Gauge(
+    "otwarta_worker_up",
+    "1 while a supervised worker does its work, 0 while it is down (crashed, or its API gone).",
+    ["worker"],
+)
+DEPENDENCY_UP = Gauge(
+    "otwarta_dependency_up",
+    "1 while a shared dependency (the database) answers, 0 during an outage.",
+    ["dependency"],
+)
+POISON_UPDATES = Counter(
+    "otwarta_poison_updates",
+    "Updates set aside unprocessed: unparsable, or failing POISON_ATTEMPTS times (by reason).",
+    ["platform", "reason"],
+)
+WEBHOOKS_REJECTED = Counter(
+    "otwarta_webhooks_rejected",
+    "Webhook requests refused (bad signature or secret, malformed body, too large), by reason.",
+    ["platform", "reason"],
+)
+GAUGES_REFRESHED = Gauge(
+    "otwarta_gauges_refreshed_timestamp_seconds",
+    "When the outbox-depth and waiting-ticket gauges were last read from the database.",
+)

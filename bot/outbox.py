@@ -49,10 +49,16 @@ from bot.ports import (
     RateLimit,
     RecipientGone,
     RetryLater,
+    Unavailable,
 )
+from bot.supervisor import DATABASE, Supervisor
 from handlers.model import Platform
 
 log = logging.getLogger(__name__)
+
+#: During a platform's outage (:class:`~bot.ports.Unavailable`) a message is tried again at
+#: least this often, so the queue moves as soon as the platform is back.
+OUTAGE_RETRY_CAP = 5.0
 
 
 def utcnow() -> dt.datetime:
@@ -141,12 +147,24 @@ class OutboxWorker:
     def platforms(self) -> list[str]:
         return [platform.value for platform in self.senders]
 
-    async def start(self) -> None:
-        """Re-queue stale claims, then deliver in the background until :meth:`stop`."""
+    async def start(self, supervisor: Supervisor | None = None) -> None:
+        """Re-queue stale claims, then deliver in the background until :meth:`stop`: as the
+        supervised worker "outbox" when a ``supervisor`` is given, else as a plain task."""
+        await self.prepare()
+        if supervisor is not None:
+            supervisor.start("outbox", self.run, stop=self.stop_loop)
+            return
+        self._loop_task = asyncio.create_task(self.run(), name="outbox-worker")
+
+    async def prepare(self) -> None:
+        """Re-queue stale claims and look for scheduled retries (before :meth:`run`)."""
         await self.recover()
         await self._look_for_retries()
         self._stopping = False
-        self._loop_task = asyncio.create_task(self._run(), name="outbox-worker")
+
+    async def run(self, _worker: object = None) -> None:
+        """The delivery loop (what :meth:`start` runs; a supervised worker in ``serve``)."""
+        await self._run()
 
     async def recover(self) -> int:
         """Queue again the messages whose sending was interrupted (see the module docstring)."""
@@ -160,6 +178,12 @@ class OutboxWorker:
 
     def wake(self) -> None:
         """New messages are waiting: look now rather than at the next poll."""
+        self._wakeup.set()
+
+    def stop_loop(self) -> None:
+        """Ask the delivery loop to end after its current round (shutdown; :meth:`stop`
+        then finishes the sends in progress and hands back the rest)."""
+        self._stopping = True
         self._wakeup.set()
 
     async def stop(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a grace period
@@ -240,10 +264,12 @@ class OutboxWorker:
                     self._maintained = time.monotonic()
                     await self._maintain()
                 timeout = self._idle_timeout()
+                DATABASE.ok()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox: delivery loop error; retrying")
+            except Exception as exc:
+                if not DATABASE.failed(exc):  # an outage is logged once, by DATABASE
+                    log.exception("outbox: delivery loop error; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
 
@@ -344,8 +370,9 @@ class OutboxWorker:
             await self._deliver(item)
         except asyncio.CancelledError:
             raise
-        except Exception:  # a database hiccup: the lease brings the message back
-            log.exception("outbox: could not record a delivery outcome")
+        except Exception as exc:  # a database hiccup: the lease brings the message back
+            if not DATABASE.failed(exc):
+                log.exception("outbox: could not record a delivery outcome")
 
     async def _deliver(self, item: OutboxItem) -> None:
         """One attempt at one message, and its outcome (a success is recorded in a batch)."""
@@ -396,11 +423,14 @@ class OutboxWorker:
         attempts = item.attempts + 1
         now = self.clock()
         delay = max(after, self.retry.backoff(attempts, self._rand()))
+        outage = isinstance(error, Unavailable)
+        if outage:  # the platform is down, not this message refused: look again soon
+            delay = max(after, min(delay, OUTAGE_RETRY_CAP))
         age = (now - item.created_at).total_seconds() + delay
         reason = f"{type(error).__name__}: {error}"
         metrics.SEND_ERRORS.labels(item.chat[0], metrics.send_error_kind(error)).inc()
         async with self.db.transaction() as uow:
-            if attempts >= self.retry.max_attempts or age > self.retry.max_age:
+            if (attempts >= self.retry.max_attempts and not outage) or age > self.retry.max_age:
                 await uow.outbox.mark_failed(
                     item.id, attempts, f"gave up after {attempts}: {reason}"
                 )

@@ -29,6 +29,11 @@ class RetryLater(DeliveryError):
         self.after = after
 
 
+class Unavailable(RetryLater):
+    """The platform itself is unreachable (connection refused, 5xx, timeout), not this message
+    refused: the outbox retries soon and never gives a message up for it (only for age)."""
+
+
 class RecipientGone(DeliveryError):
     """The person blocked the bot or left (Telegram 403, Viber not subscribed): mark inactive."""
 

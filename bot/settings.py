@@ -9,7 +9,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from faq.content import DEFAULT_CONTENT_DIR
@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     content_dir: Path = DEFAULT_CONTENT_DIR
     log_json: bool = False
     log_level: str = "INFO"
+
+    # -- reliability (issue 12) -------------------------------------------------------------
+    worker_down_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="/readyz answers 503 while a background worker is down longer than this",
+    )
+    poison_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="an update whose processing fails this often is set aside (recorded)",
+    )
 
     # -- the consultant desk (issue 4; on when CONSULTANT_CHAT_ID is set) ------------------
     desk_lang: str = Field(
@@ -124,6 +136,17 @@ class Settings(BaseSettings):
                 names.add(word.lstrip("@").lower())
         return frozenset(ids), frozenset(names)
 
+    def serve_problems(self) -> list[str]:
+        """Combinations ``otwarta serve`` refuses (each alone is valid: tests and the console
+        use them), one clear sentence each."""
+        problems = []
+        if self.consultant_chat_id is not None and self.telegram_bot_token is None:
+            problems.append(
+                "CONSULTANT_CHAT_ID is set but TELEGRAM_BOT_TOKEN is not: the desk is a "
+                "Telegram group, so set the token or unset CONSULTANT_CHAT_ID"
+            )
+        return problems
+
     def desk_pseudonym_secret(self) -> bytes:
         """The key of the desk's pseudonyms: set, or derived from the bot token."""
         if self.desk_pseudonym_key is not None:
@@ -173,3 +196,14 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """One line for invalid settings: each bad variable by its environment name and why
+    (never its value: it may be a token)."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        names = [str(part).upper() for part in item.get("loc", ()) if part != "__root__"]
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append(f"{'.'.join(names)}: {message}" if names else message)
+    return "invalid settings: " + "; ".join(problems)

@@ -312,3 +312,7 @@ def clock() -> Clock:
 def names_ticket(text: str, number: int) -> bool:
     """Whether ``text`` names ticket ``number``: "#1" must not match "#12" (or "#1" of #19)."""
     return re.search(rf"#{number}(?!\d)", text) is not None
+
+
+# -- a PostgreSQL server of the test's own (tests/private_postgres.py) ----------------------
+from private_postgres import private_postgres  # noqa: E402, F401

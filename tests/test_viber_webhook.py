@@ -96,15 +96,34 @@ async def test_signature_of_another_body_is_403(bot: RunningViberBot, db: Databa
         b"not json",
         b"[]",
         b'{"no_event": 1}',
-        b'{"event":"message","message_token":1,"message":{"type":"text","text":"x"}}',
-        b'{"event":"message","message_token":1,"sender":{"id":"u=="},"message":{}}',
-        b'{"event":"unsubscribed","message_token":1}',
     ],
 )
 async def test_malformed_body_is_400(bot: RunningViberBot, db: Database, body: bytes) -> None:
     result = await bot.viber.post_raw(body)
     assert result.status == 400
     assert await count(db, ProcessedEvent) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"event":"message","message_token":1,"message":{"type":"text","text":"x"}}',
+        b'{"event":"message","message_token":1,"sender":{"id":"u=="},"message":{}}',
+        b'{"event":"unsubscribed","message_token":1}',
+    ],
+)
+async def test_signed_unreadable_callback_is_set_aside_once_and_acknowledged(
+    bot: RunningViberBot, db: Database, body: bytes
+) -> None:
+    """Signed by Viber but unreadable (issue 12, poison): recorded once, answered 200 so
+    Viber stops sending it again; nothing processed, nothing sent."""
+    from bot.db.models import PoisonUpdate
+
+    for _ in range(3):  # Viber's re-tries
+        assert (await bot.viber.post_raw(body)).status == 200
+    assert await count(db, ProcessedEvent) == 0
+    assert await count(db, PoisonUpdate) == 1
+    assert not bot.api.calls_to("send_message")
 
 
 async def test_oversized_body_is_413(bot: RunningViberBot, db: Database) -> None:

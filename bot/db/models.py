@@ -144,3 +144,19 @@ class OutboxMessage(Base):
     #: Priority lane: 0 conversation replies and the desk, 1 announcements (issue 16). The
     #: worker claims lane 0 first; order within a chat holds within each lane.
     lane: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+
+
+class PoisonUpdate(Base):
+    """An update set aside unprocessed (issue 12; :mod:`bot.db.poison`): which one, its type,
+    the error and when — never its content."""
+
+    __tablename__ = "poison_updates"
+    __table_args__ = (UniqueConstraint("platform", "update_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    update_id: Mapped[str] = mapped_column(String(128))
+    update_type: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    recorded_at: Mapped[dt.datetime]

@@ -56,6 +56,10 @@ def missing(rights: GroupRights) -> list[str]:
     return problems
 
 
+#: Until the first check has succeeded (Telegram still starting), look again this soon.
+FIRST_CHECK_RETRY_SECONDS = 2.0
+
+
 class GroupInspector(Protocol):
     async def group_rights(self, chat_id: str) -> GroupRights: ...
 
@@ -121,12 +125,22 @@ class DeskCheck:
         self._wakeup.set()
 
     async def _run(self) -> None:
+        failed_before = False
         while True:
             try:
                 await self.run_once()
-            except Exception:
-                log.exception("desk: the desk group check failed")
-            pause = self.interval if self.health.problems or not self.health.checked else 3600.0
+            except Exception as exc:
+                # Telegram may not be up yet (serve starts the messengers in the background):
+                # one line, not a traceback every few seconds.
+                if not failed_before:
+                    log.warning("desk: the desk group check failed (%s)", type(exc).__name__)
+                failed_before = True
+            else:
+                failed_before = False
+            if not self.health.checked:
+                pause = min(self.interval, FIRST_CHECK_RETRY_SECONDS)
+            else:
+                pause = self.interval if self.health.problems else 3600.0
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), pause)

@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot import metrics
 from bot.db import Database
@@ -26,6 +27,9 @@ from bot.outbox import utcnow
 from handlers.context import TranslatorFactory
 from handlers.desk.config import Schedule
 from handlers.desk.effects import DeskEffect, EffectKind
+
+if TYPE_CHECKING:
+    from bot.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +99,14 @@ class DeskReminder:
                 log.exception("desk reminder failed")
             await asyncio.sleep(interval)
 
-    def start(self, interval: float) -> None:
+    def start(self, interval: float, *, supervisor: Supervisor | None = None) -> None:
+        """Run every ``interval`` seconds: as the supervised worker "desk-reminder" (a
+        database outage logged once, by the supervisor's DATABASE), or as a plain task."""
+        if supervisor is not None:
+            from bot.supervisor import DATABASE
+
+            supervisor.every("desk-reminder", interval, self.run_once, dependency=DATABASE)
+            return
         self._task = asyncio.get_running_loop().create_task(
             self.run(interval), name="desk-reminder"
         )

@@ -34,6 +34,7 @@ from handlers.model import Address, Platform, Reply
 if TYPE_CHECKING:
     from bot.db import Database, UnitOfWork
     from bot.settings import Settings
+    from bot.supervisor import Supervisor
     from faq.content import KnowledgeBase
     from handlers.context import TranslatorFactory, TurnContext
 
@@ -252,8 +253,15 @@ class DeskRuntime:
         store = SqlDeskStore(uow, self.clock)
         return await store.open_ticket_of(ctx.user.id) is not None
 
-    async def start(self, db: Database, wake_outbox: Callable[[], None] | None = None) -> None:
-        """Check the desk group, run the topic-sync worker and the reminder job."""
+    async def start(
+        self,
+        db: Database,
+        wake_outbox: Callable[[], None] | None = None,
+        *,
+        supervisor: Supervisor | None = None,
+    ) -> None:
+        """Check the desk group, run the topic-sync worker and the reminder job (a worker of
+        ``supervisor`` when given: ``serve``)."""
         self._wake_outbox = wake_outbox
         if self.check is not None:
             self.check.start()
@@ -270,7 +278,7 @@ class DeskRuntime:
             clock=self.clock,
             wake=self.sync.wake if self.sync is not None else None,
         )
-        self.reminder.start(self.settings.desk_reminder_interval_seconds)
+        self.reminder.start(self.settings.desk_reminder_interval_seconds, supervisor=supervisor)
 
     async def stop(self) -> None:
         if self.check is not None:

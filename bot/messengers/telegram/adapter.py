@@ -30,17 +30,20 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from bot import metrics
 from bot.i18n import command_descriptions as default_command_descriptions
 from bot.messengers.telegram.commands import CommandDescriptions, set_commands
-from bot.messengers.telegram.holdback import HeldBack, HoldBack
+from bot.messengers.telegram.holdback import HeldBack, HoldBack, is_transient
 from bot.messengers.telegram.http import telegram_bot
-from bot.messengers.telegram.inbound import chat_key_of, update_to_event
+from bot.messengers.telegram.inbound import chat_key_of, update_to_event, update_type_of
 from bot.messengers.telegram.ordering import MAX_RUNNING_UPDATES, ChatOrderedUpdateProcessor
 from bot.messengers.telegram.poller import TelegramPoller
 from bot.messengers.telegram.protocol import ALLOWED_UPDATES, PLATFORM, WEBHOOK_PATH
 from bot.messengers.telegram.webhook import TelegramWebhook
+from bot.poison import PoisonGuard
 from bot.ports import CredentialsRejected, EventSink, MessengerUnreachable
+from bot.supervisor import DATABASE, describe
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from bot.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,11 @@ class TelegramAdapter:
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
         self._outcomes: dict[int, BaseException] = {}
         self._hold_back = HoldBack()
+        #: Poison updates (unparsable, or failing POISON_ATTEMPTS times); its ``db`` is set by
+        #: the composition root.
+        self.poison = PoisonGuard(PLATFORM.value, attempts=settings.poison_attempts)
+        #: Set by the composition root: the poller then runs as its supervised worker.
+        self.supervisor: Supervisor | None = None
         self._poller: TelegramPoller | None = None
         self._accepting = False
         self._initialized = False
@@ -125,8 +133,16 @@ class TelegramAdapter:
         """Start dispatching, then receiving updates: register the webhook, or start polling."""
         if not self._initialized:
             await self.initialize()
-        await self.application.start()
-        self._started = True
+        if not self._started:  # a retried start (the Bot API failed after this) skips it
+            await self.application.start()
+            self._started = True
+        try:
+            await self._receive()
+        except NetworkError as exc:
+            raise MessengerUnreachable(f"telegram: {exc.message}") from exc
+
+    async def _receive(self) -> None:
+        """Register the webhook, or start polling."""
         if self.use_webhook:
             url = f"{(self._settings.public_url or '').rstrip('/')}{WEBHOOK_PATH}"
             await self.bot.set_webhook(
@@ -142,7 +158,7 @@ class TelegramAdapter:
             self._accepting = True
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._poller = TelegramPoller(self)
-            self._poller.start()
+            self._poller.start(self.supervisor)
 
     async def stop(self) -> None:
         """Stop taking updates and let the ones in flight finish (the Bot still sends, so the
@@ -161,6 +177,10 @@ class TelegramAdapter:
         if self._initialized:
             self._initialized = False
             await self.application.shutdown()
+        # Also when getMe never succeeded (PTB closes its requests only after it): a failed
+        # attempt may have opened their sessions ("Unclosed client session" otherwise).
+        for request in getattr(self.bot, "_request", ()):
+            await request.shutdown()
 
     async def set_commands(self) -> None:
         await set_commands(self.bot, self._command_descriptions)
@@ -197,10 +217,14 @@ class TelegramAdapter:
                 bot_username=self.bot.username if self._initialized else None,
                 consultant_chat_id=self._consultant_chat_id,
             )
-        except Exception:
-            # A bug in translation: retrying cannot help, so the update is acknowledged.
-            log.exception("could not translate telegram update %s; skipped", update.update_id)
+        except Exception as exc:
+            # A bug in translation: retrying cannot help; set aside, and acknowledged.
             metrics.UPDATES_FAILED.labels(PLATFORM.value).inc()
+            await self.poison.set_aside(
+                str(update.update_id), update_type_of(update), exc, reason="untranslatable"
+            )
+            if chat is not None:
+                self._hold_back.release(chat, update.update_id)
             return
         if event is None:
             log.debug("telegram update %s ignored (not for us)", update.update_id)
@@ -240,12 +264,33 @@ class TelegramAdapter:
     async def _on_error(self, update: object, context: Any) -> None:
         log.error("error while handling a telegram update", exc_info=context.error)
 
-    def record_attempt(self, update: Update, error: BaseException) -> bool:
-        """Count a failed attempt; ``True`` while the update should be retried."""
-        return self._hold_back.record_attempt(update, error)
+    async def record_attempt(self, update: Update, error: BaseException) -> bool:
+        """Count a failed attempt; ``True`` while the update should be retried, ``False``
+        once it was set aside as poison (``POISON_ATTEMPTS`` failures that were not outages)."""
+        if isinstance(error, HeldBack):
+            return True
+        if is_transient(error):
+            DATABASE.failed(error)  # logs the outage once (a network error: nothing)
+            return True
+        update_id = update.update_id
+        attempts = self.poison.failed(str(update_id), error)
+        if attempts is None:
+            log.warning(
+                "telegram update %s failed (%s); it will be tried again",
+                update_id,
+                describe(error),
+            )
+            return True
+        chat = chat_key_of(update)
+        if chat is not None:
+            self._hold_back.release(chat, update_id)
+        await self.poison.set_aside(
+            str(update_id), update_type_of(update), error, reason="failing", attempts=attempts
+        )
+        return False
 
     def forget_attempts(self, update_id: int) -> None:
-        self._hold_back.forget_attempts(update_id)
+        self.poison.succeeded(str(update_id))
 
     # ------------------------------------------------------------ webhook
 

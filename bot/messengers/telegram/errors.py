@@ -19,7 +19,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.ports import PermanentFailure, RecipientGone, RetryLater, ThreadGone
+from bot.ports import PermanentFailure, RecipientGone, RetryLater, ThreadGone, Unavailable
 
 _T = TypeVar("_T")
 
@@ -42,10 +42,10 @@ async def call_api(step: Callable[[], Awaitable[_T]]) -> _T:
     except InvalidToken as exc:
         # A configuration problem, not the message's: keep it and try again later.
         raise RetryLater(60.0, "telegram rejected the bot token") from exc
-    except TimedOut as exc:
-        raise RetryLater(1.0, "telegram request timed out") from exc
+    except TimedOut as exc:  # the Bot API is away: never given up for it (bot.outbox)
+        raise Unavailable(1.0, "telegram request timed out") from exc
     except NetworkError as exc:  # connection errors and 5xx
-        raise RetryLater(1.0, f"telegram unavailable: {exc.message}") from exc
+        raise Unavailable(1.0, f"telegram unavailable: {exc.message}") from exc
     except TelegramError as exc:
         raise PermanentFailure(exc.message) from exc
 

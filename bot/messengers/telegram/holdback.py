@@ -1,7 +1,7 @@
 """Hold-back bookkeeping: an update whose processing failed holds back the later updates of its
-chat until it comes back (so a chat's order survives failures); a database outage is retried
-indefinitely, any other error :data:`FAILED_UPDATE_ATTEMPTS` times before the update is
-skipped and logged."""
+chat until it comes back (so a chat's order survives failures). How often an update may fail
+before it is set aside is :class:`bot.poison.PoisonGuard`'s (``POISON_ATTEMPTS``); a database
+outage never counts."""
 
 from __future__ import annotations
 
@@ -9,13 +9,8 @@ import logging
 import time
 from collections.abc import Hashable
 
-from telegram import Update
-
-from bot.messengers.telegram.inbound import chat_key_of
-
 log = logging.getLogger(__name__)
 
-FAILED_UPDATE_ATTEMPTS = 5  # a non-transient failure is retried this often, then skipped
 HOLD_BACK_SECONDS = 300.0  # how long a chat's later updates wait for a failed one's retry
 
 
@@ -42,10 +37,9 @@ def is_transient(exc: BaseException) -> bool:
 
 
 class HoldBack:
-    """Which chats wait for a failed update's redelivery, and how often each update failed."""
+    """Which chats wait for a failed update's redelivery."""
 
     def __init__(self) -> None:
-        self._attempts: dict[int, int] = {}
         self._held_chats: dict[Hashable, tuple[int, float]] = {}
 
     def is_held_back(self, chat: Hashable, update_id: int) -> bool:
@@ -68,27 +62,3 @@ class HoldBack:
         held = self._held_chats.get(chat)
         if held is not None and held[0] == update_id:
             del self._held_chats[chat]
-
-    def record_attempt(self, update: Update, error: BaseException) -> bool:
-        """Count a failed attempt; ``True`` while the update should be retried."""
-        if isinstance(error, HeldBack) or is_transient(error):
-            return True
-        update_id = update.update_id
-        attempts = self._attempts.get(update_id, 0) + 1
-        self._attempts[update_id] = attempts
-        if attempts >= FAILED_UPDATE_ATTEMPTS:
-            del self._attempts[update_id]
-            chat = chat_key_of(update)
-            if chat is not None:
-                self.release(chat, update_id)
-            log.error(
-                "telegram update %s failed %d times (%s); skipped",
-                update_id,
-                attempts,
-                type(error).__name__,
-            )
-            return False
-        return True
-
-    def forget_attempts(self, update_id: int) -> None:
-        self._attempts.pop(update_id, None)

@@ -5,10 +5,11 @@ orders it (:func:`chat_key_of`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import CallbackQuery, ChatMember, Message, Update, User
+from telegram import Bot, CallbackQuery, ChatMember, Message, Update, User
 
 from bot.messengers.telegram.protocol import PLATFORM
 from handlers.model import Address, EventKind, IncomingEvent, Media, MediaKind, Sender
@@ -156,6 +157,36 @@ def _media_of(message: Message) -> Media | None:
         name = " ".join(p for p in (c.first_name, c.last_name) if p)
         return Media(MediaKind.CONTACT, c.phone_number, name or None)
     return None
+
+
+@dataclass(frozen=True)
+class Unparsable:
+    """An update python-telegram-bot could not parse: its id, type and the error."""
+
+    update_id: int
+    update_type: str
+    error: BaseException
+
+
+def update_type_of(update: Update | Mapping[str, Any]) -> str:
+    """The update's kind ("message", "callback_query"...), for the poison record."""
+    data: Mapping[str, Any] = update.to_dict() if isinstance(update, Update) else update
+    return next((str(key) for key in data if key != "update_id"), "unknown")
+
+
+def parse_update(data: Mapping[str, Any], bot: Bot) -> Update | Unparsable:
+    """One update from the Bot API's JSON, or :class:`Unparsable` saying why not (each update
+    of a batch is parsed on its own, so one bad update never blocks the others)."""
+    update_id = data.get("update_id")
+    try:
+        update = Update.de_json(dict(data), bot)
+        if update is None:
+            raise ValueError("empty update")
+        return update
+    except Exception as exc:
+        return Unparsable(
+            update_id if isinstance(update_id, int) else -1, update_type_of(data), exc
+        )
 
 
 def chat_key_of(update: object) -> Hashable | None:

@@ -4,12 +4,15 @@ adapter (:class:`UpdateIntake`)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from telegram import Bot, Update
 from telegram.constants import MessageLimit
 
 from handlers.model import Platform
+
+if TYPE_CHECKING:
+    from bot.poison import PoisonGuard
 
 PLATFORM = Platform.TELEGRAM
 WEBHOOK_PATH = "/telegram/webhook"
@@ -30,6 +33,7 @@ class UpdateIntake(Protocol):
     commit, and count failed attempts (:mod:`bot.messengers.telegram.holdback`)."""
 
     failure_backoff: float
+    poison: PoisonGuard
 
     @property
     def bot(self) -> Bot: ...
@@ -39,6 +43,6 @@ class UpdateIntake(Protocol):
 
     async def submit(self, update: Update) -> None: ...
 
-    def record_attempt(self, update: Update, error: BaseException) -> bool: ...
+    async def record_attempt(self, update: Update, error: BaseException) -> bool: ...
 
     def forget_attempts(self, update_id: int) -> None: ...

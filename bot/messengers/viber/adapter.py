@@ -35,6 +35,7 @@ from bot.messengers.viber.render import build_keyboard
 from bot.messengers.viber.sender import ViberSender, nav_buttons
 from bot.messengers.viber.store import ViberStore
 from bot.messengers.viber.webhook import WEBHOOK_PATH, ViberWebhook
+from bot.poison import PoisonGuard
 from bot.ports import CredentialsRejected, EventSink
 from faq.languages import LANGS
 from handlers.context import TranslatorFactory
@@ -44,6 +45,7 @@ from handlers.ui import language_rows
 if TYPE_CHECKING:
     from bot.db import Database
     from bot.settings import Settings
+    from bot.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -164,12 +166,17 @@ class ViberAdapter:
         self.sink = sink
         self.public_url = settings.public_url
         self._store = ViberStore(db) if db is not None else None
+        #: Poison callbacks (unreadable, or failing POISON_ATTEMPTS times), recorded in ``db``.
+        self.poison = PoisonGuard(PLATFORM.value, attempts=settings.poison_attempts, db=db)
+        #: Set by the composition root: webhook registration then runs as a supervised worker.
+        self.supervisor: Supervisor | None = None
         self.webhook = ViberWebhook(
             token,
             self._accepting_sink,
             welcome=self.welcome,
             track=self.track_receipt,
             observe=self._observe,
+            poison=self.poison,
         )
         # The phone's language of people who have not chosen one (handlers answer in it): the
         # welcome should speak it too. In memory and bounded; English after a restart.
@@ -258,6 +265,14 @@ class ViberAdapter:
                 WEBHOOK_PATH,
             )
             return
+        if self.supervisor is not None:
+            self.supervisor.start(
+                "viber-webhook",
+                lambda _worker: self._register_webhook(),
+                once=True,
+                down="webhook not registered yet",
+            )
+            return
         self._register_task = asyncio.create_task(
             self._register_webhook(), name="viber-set-webhook"
         )
@@ -275,7 +290,11 @@ class ViberAdapter:
                 await self.client.set_webhook(url)
             except ViberError as exc:
                 log.warning("viber set_webhook failed (%s); retrying in %.0fs", exc, delay)
-                await asyncio.sleep(delay)
+                if self.supervisor is not None:
+                    if await self.supervisor.sleep(delay):
+                        return  # shutting down
+                else:
+                    await asyncio.sleep(delay)
                 delay = min(_REGISTER_RETRY_MAX, delay * 2)
                 continue
             log.info("viber webhook set to %s", url)

@@ -43,7 +43,14 @@ from bot.messengers.viber.protocol import (
     status_name,
 )
 from bot.messengers.viber.render import NavButton, Notes, Payload, downgrade, render_reply
-from bot.ports import Delivered, PermanentFailure, RateLimit, RecipientGone, RetryLater
+from bot.ports import (
+    Delivered,
+    PermanentFailure,
+    RateLimit,
+    RecipientGone,
+    RetryLater,
+    Unavailable,
+)
 from handlers.context import Translator, TranslatorFactory
 from handlers.model import Address, Platform, Reply
 
@@ -187,8 +194,8 @@ class ViberSender:
                 log.info("viber: the person's app is old; sending at API level 1")
                 return await self._send_one(downgrade(payload))
             raise _delivery_error(exc, self.rate_limited_after) from exc
-        except ViberUnavailable as exc:
-            raise RetryLater(exc.after, str(exc)) from exc
+        except ViberUnavailable as exc:  # the API is away: never given up for it
+            raise Unavailable(exc.after, str(exc)) from exc
 
     def _forget_stale_progress(self) -> None:
         if len(self._progress) < 256:

@@ -45,7 +45,9 @@ from bot.messengers.viber.inbound import (
     parse_callback,
 )
 from bot.messengers.viber.protocol import SIGNATURE_HEADER, dumps, verify_signature
+from bot.poison import PoisonGuard
 from bot.ports import EventSink
+from bot.supervisor import DATABASE, describe
 from handlers.model import IncomingEvent, Platform
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ class ViberWebhook:
         track: ReceiptTracker | None = None,
         observe: EventObserver | None = None,
         max_body: int = MAX_CALLBACK_BYTES,
+        poison: PoisonGuard | None = None,
     ) -> None:
         """``observe`` is told of each event before it is processed and again right after its
         commit (before anything else runs), e.g. to forget what the turn may have changed."""
@@ -113,6 +116,7 @@ class ViberWebhook:
         self._track = track
         self._observe = observe
         self._max_body = max_body
+        self.poison = poison if poison is not None else PoisonGuard(PLATFORM.value)
         self._chats: dict[str, _ChatLock] = {}
 
     def route(self) -> web.RouteDef:
@@ -121,15 +125,15 @@ class ViberWebhook:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await self._read(request)
         if body is None:
-            REJECTED.labels("too_large").inc()
+            _rejected("too_large")
             return web.Response(status=413, text="too large")
         if not verify_signature(self._token, body, request.headers.get(SIGNATURE_HEADER)):
-            REJECTED.labels("signature").inc()
+            _rejected("signature")
             return web.Response(status=403, text="forbidden")
         try:
             callback = parse_callback(body)
         except MalformedCallback as exc:
-            REJECTED.labels("malformed").inc()
+            _rejected("malformed")
             return web.Response(status=400, text=f"bad callback: {exc}")
         event = callback.event
         CALLBACKS.labels(event if event in KNOWN_EVENTS else "other").inc()
@@ -143,8 +147,15 @@ class ViberWebhook:
         try:
             incoming = callback_to_event(callback)
         except MalformedCallback as exc:
-            REJECTED.labels("malformed").inc()
-            return web.Response(status=400, text=f"bad callback: {exc}")
+            if callback.message_token is None:
+                _rejected("malformed")
+                return web.Response(status=400, text=f"bad callback: {exc}")
+            # Signed by Viber but not a message we can read: Viber would send it again and
+            # again. Set it aside (recorded once), and say it arrived.
+            await self.poison.set_aside(
+                str(callback.message_token), event, exc, reason="unparsable"
+            )
+            return _ok()
         if incoming is None:  # "webhook" (set_webhook's check) and events we do not use
             return _ok()
         sink = self._sink()
@@ -159,13 +170,18 @@ class ViberWebhook:
                     self._observe(incoming)
         except Exception as exc:
             metrics.UPDATES_FAILED.labels(PLATFORM.value).inc()
-            log.warning(
-                "viber %s callback failed (%s); Viber will send it again",
-                event,
-                type(exc).__name__,
-                exc_info=True,
-            )
-            return web.Response(status=500, text="processing failed")
+            if DATABASE.failed(exc):  # an outage: logged once, never held against the callback
+                return web.Response(status=503, text="database unavailable")
+            key = incoming.dedupe_key
+            attempts = self.poison.failed(key, exc)
+            if attempts is None:
+                log.warning(
+                    "viber %s callback failed (%s); Viber will send it again", event, describe(exc)
+                )
+                return web.Response(status=500, text="processing failed")
+            await self.poison.set_aside(key, event, exc, reason="failing", attempts=attempts)
+            return _ok()
+        self.poison.succeeded(incoming.dedupe_key)
         return _ok()
 
     async def _read(self, request: web.Request) -> bytes | None:
@@ -240,6 +256,11 @@ class _ChatGuard:
         if entry.users == 0 and self._chats.get(self._key) is entry:
             del self._chats[self._key]
         self._entry = None
+
+
+def _rejected(reason: str) -> None:
+    REJECTED.labels(reason).inc()
+    metrics.WEBHOOKS_REJECTED.labels(PLATFORM.value, reason).inc()
 
 
 def _ok() -> web.Response:
