@@ -37,12 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
 from bench_telegram import QUESTIONS, bot_process, postgres_database  # noqa: E402
-from telegram_double import BotApiDouble, FakeUser  # noqa: E402
+
+from tests.doubles.telegram_double import BotApiDouble, FakeUser  # noqa: E402
 
 MARK = "📣"
 TEXTS = {

@@ -43,10 +43,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from telegram_double import BotApiDouble, FakeUser  # noqa: E402
+from tests.doubles.telegram_double import BotApiDouble, FakeUser  # noqa: E402
 
 QUESTIONS = {
     "uk": ["як отримати песель", "де зробити мельдунек", "як знайти роботу в Кракові",

@@ -41,10 +41,9 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from viber_double import ViberApiDouble, ViberCallbacks, ViberUser, sign  # noqa: E402
+from tests.doubles.viber_double import ViberApiDouble, ViberCallbacks, ViberUser, sign  # noqa: E402
 
 QUESTIONS = {
     "uk": ["як отримати песель", "де зробити мельдунек", "як знайти роботу в Кракові",

@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
 from bench_telegram import QUESTIONS, free_port, postgres_database  # noqa: E402
-from telegram_double import BotApiDouble, FakeUser  # noqa: E402
+
+from tests.doubles.telegram_double import BotApiDouble, FakeUser  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:

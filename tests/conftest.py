@@ -315,4 +315,4 @@ def names_ticket(text: str, number: int) -> bool:
 
 
 # -- a PostgreSQL server of the test's own (tests/private_postgres.py) ----------------------
-from private_postgres import private_postgres  # noqa: E402, F401
+from tests.doubles.private_postgres import private_postgres  # noqa: E402, F401
