@@ -28,6 +28,7 @@ from bot.analytics.facts import SELF_SERVICE_WINDOW, raw_facts
 from bot.analytics.knowledge import Knowledge
 from bot.analytics.store import AnalyticsStore, day_number, day_of, midnight
 from bot.db import Database
+from bot.supervisor import DATABASE
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +166,9 @@ class RetentionJob:
         while True:
             try:
                 await self.run_once()
-            except Exception:
-                log.exception("retention job failed; trying again later")
+            except Exception as exc:
+                if not DATABASE.failed(exc):  # an outage is logged once, by the dependency
+                    log.exception("retention job failed; trying again later")
             await asyncio.sleep(self.every)
 
     @contextlib.asynccontextmanager

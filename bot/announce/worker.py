@@ -31,6 +31,7 @@ from bot.announce.render import render
 from bot.db import Database
 from bot.db.outbox import LANE_ANNOUNCEMENT
 from bot.outbox import OutboxWorker, utcnow
+from bot.supervisor import DATABASE
 from handlers.context import TranslatorFactory
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,9 @@ class AnnouncementWorker:
                 busy = await self.run_once() > 0 or await self._sending()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("announcements: feeding round failed; retrying")
+            except Exception as exc:
+                if not DATABASE.failed(exc):  # an outage is logged once, by the dependency
+                    log.exception("announcements: feeding round failed; retrying")
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(

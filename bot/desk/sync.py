@@ -58,6 +58,7 @@ from bot.ports import (
     RetryLater,
     ThreadGone,
 )
+from bot.supervisor import DATABASE
 from handlers.desk.card import render_card, topic_name
 from handlers.desk.effects import DeskEffect, EffectKind
 from handlers.desk.model import Ticket
@@ -259,8 +260,9 @@ class TopicSync:
                 pause = await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("desk: topic-sync round failed; retrying")
+            except Exception as exc:
+                if not DATABASE.failed(exc):  # an outage is logged once, by the dependency
+                    log.exception("desk: topic-sync round failed; retrying")
                 pause = self.poll_interval
             if pause > 0:
                 with contextlib.suppress(TimeoutError):
