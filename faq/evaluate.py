@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -81,17 +81,16 @@ class Outcome:
 # --- reading the set -----------------------------------------------------------------------
 
 
-def read_examples(path: Path | str, known_ids: Iterable[str]) -> list[Example]:
-    """Parse and validate a JSONL set; :class:`ValueError` names the file and line."""
+def jsonl_objects(path: Path | str) -> Iterator[tuple[int, str, object]]:
+    """``(line number, "file:line", parsed JSON)`` for each non-blank line of a labelled set;
+    :class:`ValueError` names the file (and the line) that cannot be read."""
     path = Path(path)
-    ids = set(known_ids)
     try:
         raw_lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read: {exc}") from None
-    examples: list[Example] = []
     for number, raw in enumerate(raw_lines, start=1):
         if not raw.strip():
             continue
@@ -100,7 +99,14 @@ def read_examples(path: Path | str, known_ids: Iterable[str]) -> list[Example]:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{where}: invalid JSON: {exc.msg}") from None
-        examples.append(_example(obj, where, number, ids))
+        yield number, where, obj
+
+
+def read_examples(path: Path | str, known_ids: Iterable[str]) -> list[Example]:
+    """Parse and validate a JSONL set; :class:`ValueError` names the file and line."""
+    path = Path(path)
+    ids = set(known_ids)
+    examples = [_example(obj, where, number, ids) for number, where, obj in jsonl_objects(path)]
     if not examples:
         raise ValueError(f"{path}: no examples")
     return examples
@@ -361,14 +367,7 @@ def read_dialogs(path: Path | str, known_ids: Iterable[str]) -> list[Dialog]:
     path = Path(path)
     ids = set(known_ids)
     dialogs: list[Dialog] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where}: invalid JSON: {exc.msg}") from None
+    for number, where, obj in jsonl_objects(path):
         if not isinstance(obj, dict) or set(obj) != {"lang", "tags", "turns"}:
             raise ValueError(f"{where}: expected an object with lang, tags and turns")
         lang, tags, turns = obj["lang"], obj["tags"], obj["turns"]

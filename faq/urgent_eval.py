@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from faq.content import LANGS
-from faq.evaluate import FORM_TAGS
+from faq.evaluate import FORM_TAGS, jsonl_objects
 from faq.intents import URGENT_KINDS
 from faq.matcher import Matcher, load_matcher
 
@@ -46,19 +46,8 @@ class UrgentFigures:
 def read_urgent_examples(path: Path | str) -> list[UrgentExample]:
     """Parse and validate a set; :class:`ValueError` names the file and line."""
     path = Path(path)
-    try:
-        raw_lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read: {exc}") from None
     out: list[UrgentExample] = []
-    for number, raw in enumerate(raw_lines, start=1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where}: invalid JSON: {exc.msg}") from None
+    for number, where, obj in jsonl_objects(path):
         if not isinstance(obj, dict) or set(obj) != FIELDS:
             raise ValueError(f"{where}: expected an object with {', '.join(sorted(FIELDS))}")
         text, lang, kind, tags = obj["text"], obj["lang"], obj["urgent"], obj["tags"]
