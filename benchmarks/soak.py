@@ -187,6 +187,8 @@ async def soak(name: str, db_url: str, args: argparse.Namespace, workdir: Path) 
         rss_warm = 0.0
         samples: list[float] = []
         next_sample = started
+        next_minute = started + 60
+        reported = 0
         free = list(users)
         while (now := time.perf_counter()) - started < total:
             pairing.scan()
@@ -215,6 +217,19 @@ async def soak(name: str, db_url: str, args: argparse.Namespace, workdir: Path) 
             if now >= next_sample:
                 samples.append(rss_mb(pid))
                 next_sample += 10
+            if now >= next_minute and not args.quiet:
+                # A line a minute: progress for whoever waits, and where a slow spell began.
+                recent = [ms for _at, ms in pairing.latencies[reported:]]
+                reported = len(pairing.latencies)
+                slowest = max(recent, default=float("nan"))
+                print(
+                    f"  {name} minute {round((now - started) / 60):3d}: {len(recent)} answered, "
+                    f"p50 {percentile(recent, 0.5):.1f} ms, p99 {percentile(recent, 0.99):.1f} ms, "
+                    f"max {slowest:.1f} ms, waiting {len(pairing.waiting)}, "
+                    f"RSS {samples[-1]:.1f} MB, load {load_average()}",
+                    flush=True,
+                )
+                next_minute += 60
             await asyncio.sleep(0.01)
         deadline = time.perf_counter() + 30
         while pairing.waiting and time.perf_counter() < deadline:
@@ -293,6 +308,7 @@ def main() -> None:
     parser.add_argument("--warmup-minutes", type=float, default=None)
     parser.add_argument("--rate", type=float, default=20.0, help="updates per second")
     parser.add_argument("--users", type=int, default=400)
+    parser.add_argument("--quiet", action="store_true", help="no line a minute, only the result")
     parser.add_argument("--send-rate", type=int, default=2000, help="TELEGRAM_MESSAGES_PER_SECOND")
     parser.add_argument(
         "--postgres-url",

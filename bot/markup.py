@@ -42,7 +42,9 @@ def _hold(text: str) -> str:
 
 
 def _put_back(text: str) -> str:
-    return text.translate(_PUT_BACK)
+    # str.translate walks the whole text a code point at a time (~0.3 ms for a long answer, on
+    # every reply); most answers hold nothing, which a regular-expression search finds at C speed.
+    return text.translate(_PUT_BACK) if _PRIVATE.search(text) else text
 
 
 def render_telegram_html(text: str) -> str:

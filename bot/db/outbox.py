@@ -313,7 +313,7 @@ class Outbox:
             and_(
                 OUTBOX.c.platform == platform,
                 OUTBOX.c.chat_id == chat_id,
-                OUTBOX.c.status.in_(PENDING),
+                _status_is(OUTBOX.c.status, *PENDING),
             ),
             status="failed",
             last_error=error[:500],
@@ -369,7 +369,13 @@ class Outbox:
         """
         if not platforms:
             return 0
-        condition = and_(OUTBOX.c.status == "sending", OUTBOX.c.platform.in_(list(platforms)))
+        # "pending" spelled out as well: the partial index of pending messages, not a scan of
+        # every message ever sent, answers it (this runs every few seconds).
+        condition = and_(
+            _status_is(OUTBOX.c.status, *PENDING),
+            OUTBOX.c.status == "sending",
+            OUTBOX.c.platform.in_(list(platforms)),
+        )
         if not all_sending:
             condition = and_(
                 condition, or_(OUTBOX.c.lease_until.is_(None), OUTBOX.c.lease_until < now)
@@ -398,7 +404,7 @@ class Outbox:
         """Pending messages per platform."""
         result = await self.session.execute(
             select(OUTBOX.c.platform, func.count())
-            .where(OUTBOX.c.status.in_(PENDING))
+            .where(_status_is(OUTBOX.c.status, *PENDING))  # the partial index, not a scan
             .group_by(OUTBOX.c.platform)
         )
         return {platform: int(count) for platform, count in result.all()}

@@ -446,3 +446,40 @@ async def test_a_crash_right_after_the_sends_returned_repeats_nothing(
     finally:
         await second_db.dispose()
     assert sorted(sender.calls) == ["a", "b", "c"]  # each sent exactly once
+
+
+async def test_the_periodic_statements_read_the_pending_index_not_every_sent_message(
+    sqlite_url: str, clock: Clock
+) -> None:
+    """The depth gauge and the take-back of dead claims run every few seconds for as long as
+    the bot runs, while the sent messages pile up until housekeeping: each must be answered
+    by the partial index of pending messages, never by a scan of the whole table (the
+    30-minute soak found them growing with it)."""
+    from sqlalchemy import event
+
+    db = Database.from_url(sqlite_url)
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "outbox" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with db.transaction() as uow:
+            await uow.outbox.depth()
+            await uow.outbox.requeue_stale(["telegram", "viber"], clock())
+            await uow.outbox.fail_pending_for_chat("telegram", "1", "blocked")
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        assert len(seen) == 3
+        async with db.engine.connect() as connection:
+            for statement, parameters in seen:
+                plan = await connection.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {statement}", parameters
+                )
+                details = " | ".join(str(row[-1]) for row in plan.all())
+                assert "ix_outbox_pending_chat" in details, (statement, details)
+    finally:
+        if event.contains(db.engine.sync_engine, "before_cursor_execute", record):
+            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        await db.dispose()
