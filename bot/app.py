@@ -301,7 +301,7 @@ async def _serve(
                 supervisor=supervisor,
             ) as core,
             # Analytics (issue 15): the daily roll-up, and pruning after RETENTION_DAYS.
-            retention_job(settings, db, matcher).running(),
+            retention_job(settings, db, matcher).running(supervisor),
         ):
             running.core = core
             sink.target = core.engine

@@ -469,7 +469,8 @@ async def running_core(
     try:
         if engine.kb is not None:  # (a test's matcher may come without a knowledge base)
             await sync_entry_versions(db, engine.kb, clock())
-        await announcements.start()  # its rows wait in the outbox until the outbox starts
+        # Its rows wait in the outbox until the outbox starts.
+        await announcements.start(supervisor)
         yield Core(db=db, engine=engine, outbox=outbox, announcements=announcements)
     finally:
         if housekeeping is not None:

@@ -162,20 +162,30 @@ class Supervisor:
     def every(
         self,
         name: str,
-        seconds: float,
+        seconds: float | Callable[[], float],
         job: Callable[[], Awaitable[object]],
         *,
         first_after: float = 0.0,
         dependency: Dependency | None = None,
+        wake: asyncio.Event | None = None,
+        stop: Callable[[], Awaitable[None] | None] | None = None,
     ) -> Worker:
         """Run ``job`` every ``seconds`` (a periodic job). A failure of ``job`` is the
         worker's failure (logged, counted, backed off), unless it is an outage of
-        ``dependency``: then the dependency logs it once and the job simply tries again."""
+        ``dependency``: then the dependency logs it once and the job simply tries again.
+
+        ``seconds`` may be a function, asked after each round (a loop that waits less while
+        it has work); ``wake`` set ends the wait at once (new work arrived: it is cleared
+        before each round, so a wake during a round is not lost); ``stop`` as for
+        :meth:`start`."""
+        pause = seconds if callable(seconds) else (lambda: seconds)
 
         async def loop(worker: Worker) -> None:
-            if first_after:
-                await self.sleep(first_after)
+            if first_after and await self.sleep(first_after):
+                return
             while not self.stopping:
+                if wake is not None:
+                    wake.clear()
                 try:
                     await job()
                 except Exception as exc:
@@ -187,9 +197,9 @@ class Supervisor:
                         dependency.ok()
                     if worker.is_down:
                         worker.up()
-                await self.sleep(seconds)
+                await self.sleep(pause(), wake)
 
-        return self.start(name, loop)
+        return self.start(name, loop, stop=stop)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -197,10 +207,24 @@ class Supervisor:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    async def sleep(self, seconds: float) -> bool:
-        """Sleep ``seconds`` or until shutdown begins; ``True`` if shutdown began."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+    async def sleep(self, seconds: float, wake: asyncio.Event | None = None) -> bool:
+        """Sleep ``seconds``, or until shutdown begins or ``wake`` is set; ``True`` if
+        shutdown began."""
+        if wake is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), seconds)
+            return self._stopping.is_set()
+        if seconds > 0 and not wake.is_set() and not self.stopping:
+            waiters = {
+                asyncio.ensure_future(self._stopping.wait()),
+                asyncio.ensure_future(wake.wait()),
+            }
+            try:
+                await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+                await asyncio.gather(*waiters, return_exceptions=True)
         return self._stopping.is_set()
 
     def unready(self) -> list[str]:

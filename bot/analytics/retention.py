@@ -28,7 +28,7 @@ from bot.analytics.facts import SELF_SERVICE_WINDOW, raw_facts
 from bot.analytics.knowledge import Knowledge
 from bot.analytics.store import AnalyticsStore, day_number, day_of, midnight
 from bot.db import Database
-from bot.supervisor import DATABASE
+from bot.supervisor import DATABASE, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,20 @@ class RetentionJob:
             await asyncio.sleep(self.every)
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[RetentionJob]:
+    async def running(self, supervisor: Supervisor | None = None) -> AsyncIterator[RetentionJob]:
+        """Run the job while the block runs: as the supervised worker "retention" (``serve``:
+        a failure is counted and restarted, a database outage logged once), or a plain task.
+        """
+        if supervisor is not None:
+            supervisor.every(
+                "retention",
+                self.every,
+                self.run_once,
+                first_after=self.first_after,
+                dependency=DATABASE,
+            )
+            yield self  # the supervisor stops it with the others
+            return
         task = asyncio.create_task(self._loop(), name="retention")
         try:
             yield self

@@ -31,7 +31,7 @@ from bot.announce.render import render
 from bot.db import Database
 from bot.db.outbox import LANE_ANNOUNCEMENT
 from bot.outbox import OutboxWorker, utcnow
-from bot.supervisor import DATABASE
+from bot.supervisor import DATABASE, Supervisor
 from handlers.context import TranslatorFactory
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,25 @@ class AnnouncementWorker:
         self.idle_interval = idle_interval
         self._task: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
+        self._busy = False
 
-    async def start(self) -> None:
+    async def start(self, supervisor: Supervisor | None = None) -> None:
+        """Feed announcements: as the supervised worker "announcements" (``serve``: an
+        unexpected failure is counted and the worker restarted), or as a plain task."""
+        if supervisor is not None:
+            supervisor.every(
+                "announcements",
+                lambda: self.busy_interval if self._busy else self.idle_interval,
+                self._round,
+                dependency=DATABASE,
+                wake=self._wakeup,
+            )
+            return
         self._task = asyncio.create_task(self._run(), name="announcement-worker")
+
+    async def _round(self) -> None:
+        self._busy = False  # a failed round waits as long as an idle one
+        self._busy = await self.run_once() > 0 or await self._sending()
 
     def wake(self) -> None:
         self._wakeup.set()

@@ -20,9 +20,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.ports import DeliveryError, GroupRights
+
+if TYPE_CHECKING:
+    from bot.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,7 @@ class DeskCheck:
         self.health = DeskHealth()
         self._task: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
+        self._failed_before = False
 
     async def run_once(self) -> DeskHealth:
         try:
@@ -124,28 +128,36 @@ class DeskCheck:
             self.health.problems = [*self.health.problems, UNREACHABLE]
         self._wakeup.set()
 
-    async def _run(self) -> None:
-        failed_before = False
-        while True:
-            try:
-                await self.run_once()
-            except Exception as exc:
-                # Telegram may not be up yet (serve starts the messengers in the background):
-                # one line, not a traceback every few seconds.
-                if not failed_before:
-                    log.warning("desk: the desk group check failed (%s)", type(exc).__name__)
-                failed_before = True
-            else:
-                failed_before = False
-            if not self.health.checked:
-                pause = min(self.interval, FIRST_CHECK_RETRY_SECONDS)
-            else:
-                pause = self.interval if self.health.problems else 3600.0
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), pause)
+    async def _round(self) -> None:
+        try:
+            await self.run_once()
+        except Exception as exc:
+            # Telegram may not be up yet (serve starts the messengers in the background):
+            # one line, not a traceback every few seconds.
+            if not self._failed_before:
+                log.warning("desk: the desk group check failed (%s)", type(exc).__name__)
+            self._failed_before = True
+        else:
+            self._failed_before = False
 
-    def start(self) -> None:
+    def _pause(self) -> float:
+        if not self.health.checked:
+            return min(self.interval, FIRST_CHECK_RETRY_SECONDS)
+        return self.interval if self.health.problems else 3600.0
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            await self._round()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._pause())
+
+    def start(self, supervisor: Supervisor | None = None) -> None:
+        """Check now and then: as the supervised worker "desk-check" (``serve``), or as a
+        plain task."""
+        if supervisor is not None:
+            supervisor.every("desk-check", self._pause, self._round, wake=self._wakeup)
+            return
         self._task = asyncio.get_running_loop().create_task(self._run(), name="desk-check")
 
     async def stop(self) -> None:

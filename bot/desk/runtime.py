@@ -260,13 +260,13 @@ class DeskRuntime:
         *,
         supervisor: Supervisor | None = None,
     ) -> None:
-        """Check the desk group, run the topic-sync worker and the reminder job (a worker of
+        """Check the desk group, run the topic-sync worker and the reminder job (workers of
         ``supervisor`` when given: ``serve``)."""
         self._wake_outbox = wake_outbox
         if self.check is not None:
-            self.check.start()
+            self.check.start(supervisor)
         if self.sync is not None:
-            self.sync.start()
+            self.sync.start(supervisor)
             self.sync.wake()  # effects that waited from before
         self.reminder = DeskReminder(
             db,

@@ -58,7 +58,7 @@ from bot.ports import (
     RetryLater,
     ThreadGone,
 )
-from bot.supervisor import DATABASE
+from bot.supervisor import DATABASE, Supervisor
 from handlers.desk.card import render_card, topic_name
 from handlers.desk.effects import DeskEffect, EffectKind
 from handlers.desk.model import Ticket
@@ -237,14 +237,30 @@ class TopicSync:
         }
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._pause = poll_interval
 
     # -- the loop --------------------------------------------------------------------------
 
     def wake(self) -> None:
         self._wakeup.set()
 
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor | None = None) -> None:
+        """Run the sync: as the supervised worker "desk-topic-sync" (``serve``: an unexpected
+        failure is counted and the worker restarted), or as a plain task."""
+        if supervisor is not None:
+            supervisor.every(
+                "desk-topic-sync",
+                lambda: self._pause,
+                self._round,
+                dependency=DATABASE,
+                wake=self._wakeup,
+            )
+            return
         self._task = asyncio.get_running_loop().create_task(self._run(), name="desk-topic-sync")
+
+    async def _round(self) -> None:
+        self._pause = self.poll_interval  # a failed round waits the poll interval
+        self._pause = await self.run_once()
 
     async def stop(self) -> None:
         task, self._task = self._task, None

@@ -131,3 +131,53 @@ async def test_the_desk_without_a_telegram_token_is_one_line(tmp_path: Path) -> 
     assert (
         len(errors) == 1 and "CONSULTANT_CHAT_ID is set but TELEGRAM_BOT_TOKEN is not" in errors[0]
     )
+
+
+#: Every background loop of ``serve`` with Telegram and the desk: each a supervised worker.
+SERVE_WORKERS = (
+    "telegram-poller",
+    "outbox",
+    "housekeeping",
+    "gauges",
+    "retention",
+    "announcements",
+    "desk-reminder",
+    "desk-check",
+    "desk-topic-sync",
+)
+
+
+async def test_every_background_loop_of_serve_is_a_supervised_worker(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Issue 12: the poller, the outbox, housekeeping, retention, announcements and the
+    desk's loops all run under the supervisor — each has its up gauge and restart counter on
+    ``/metrics`` (a plain task would have neither, and could die unseen) — and SIGTERM stops
+    them all cleanly."""
+    async with BotApiDouble() as telegram:
+        telegram.add_forum_group(-1001234567890)
+        bot = BotProcess(
+            {
+                "DATABASE_URL": sqlite_url,
+                "TELEGRAM_BOT_TOKEN": telegram.token,
+                "TELEGRAM_API_URL": telegram.api_url,
+                "CONSULTANT_CHAT_ID": "-1001234567890",
+            },
+            tmp_path,
+        )
+        await bot.start()
+        try:
+
+            async def all_up() -> bool:
+                up = [await bot.metric("otwarta_worker_up", worker=w) for w in SERVE_WORKERS]
+                return up == [1.0] * len(SERVE_WORKERS)
+
+            await eventually(all_up, within=60, what="every worker up")
+            await eventually(bot.ready, within=30, what="/readyz 200")
+            _, body = await bot.get("/metrics")
+            for worker in SERVE_WORKERS:
+                assert f'otwarta_worker_restarts_total{{worker="{worker}"}} 0.0' in body
+        finally:
+            code = await bot.terminate()
+    bot.assert_clean_exit(code)
+    assert "Traceback" not in bot.log_text()

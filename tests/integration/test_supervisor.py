@@ -282,3 +282,36 @@ async def test_a_worker_stopped_by_its_owner_is_finished_not_restarted() -> None
     await wait_for(lambda: worker.finished, "the worker finished")
     assert runs == [1] and restarts("poller") == before
     await supervisor.stop()
+
+
+async def test_a_woken_periodic_job_runs_at_once_and_asks_its_pause_after_each_round() -> None:
+    """The announcement worker, the topic sync and the desk check wait long when idle, less
+    when busy, and not at all once woken: ``every`` with a pause function and a wake event.
+    A wake that comes during a round is not lost; shutdown ends a long wait at once."""
+    supervisor = Supervisor()
+    wake = asyncio.Event()
+    rounds: list[int] = []
+    pauses: list[float] = [0.0, 3600.0]  # busy once (no wait), then idle for an hour
+
+    async def job() -> None:
+        rounds.append(len(rounds))
+        if len(rounds) == 3:
+            wake.set()  # work arrived while this round ran
+
+    def pause() -> float:
+        return pauses.pop(0) if pauses else 3600.0
+
+    supervisor.every("woken", pause, job, wake=wake)
+    await wait_for(lambda: len(rounds) == 2, "the busy round and the next one")
+    await asyncio.sleep(0.05)
+    assert len(rounds) == 2  # idle: waiting its hour
+    wake.set()
+    await wait_for(lambda: len(rounds) == 4, "a woken round, and one for the wake during it")
+    await asyncio.sleep(0.05)
+    assert len(rounds) == 4
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await supervisor.stop(timeout=5)
+    assert loop.time() - started < 1  # the hour's wait ended with the shutdown
+    assert supervisor.workers["woken"].task is not None
+    assert supervisor.workers["woken"].task.done()
