@@ -151,12 +151,16 @@ async def raw_facts(
     end: dt.datetime,
     knowledge: Knowledge,
     filters: Any = None,
+    *,
+    unanswered: bool = False,
 ) -> list[Fact]:
-    """The query log's questions of ``[start, end)`` as facts (what the roll-up stores, and
-    what the figures read for the days not rolled up yet)."""
+    """The query log's questions of ``[start, end)`` as facts (what the figures read for
+    the days not rolled up yet); with ``unanswered``, only the questions the bot could not
+    answer (the roll-up's share made in Python: their grouping keys; the database turns
+    the rest into facts, :meth:`~bot.analytics.store.AnalyticsStore.add_answered_facts`)."""
     from bot.analytics.anonymize import names_given
 
-    rows = await store.raw_questions(start, end, filters)
+    rows = await store.raw_questions(start, end, filters, unanswered=unanswered)
     if not rows:
         return []
     users = {row.user_id for row in rows}
@@ -167,9 +171,12 @@ async def raw_facts(
             row.user_id for row in rows if row.none_of_these or decision_of(row) in UNANSWERED
         }
         texts: dict[int, list[str]] = {}
-        for row in rows:
-            if row.user_id in unsure:
-                texts.setdefault(row.user_id, []).append(row.text)
+        if unanswered:  # the names they gave may be in their other messages of the days
+            texts = await store.texts_of(sorted(unsure), start, end)
+        else:
+            for row in rows:
+                if row.user_id in unsure:
+                    texts.setdefault(row.user_id, []).append(row.text)
         names = {user: names_given(t, knowledge.lexicon) for user, t in texts.items()}
     out = []
     for row in rows:

@@ -32,6 +32,7 @@ from bot.analytics.clusters import Cluster
 from bot.analytics.facts import DECISIONS, is_unanswered, raw_facts
 from bot.analytics.knowledge import Knowledge
 from bot.analytics.store import (
+    SMALL_CELL,
     AnalyticsStore,
     DeskRating,
     DeskTicket,
@@ -568,6 +569,58 @@ async def _from_roll_up(
         progress(acc.rows)
 
 
+async def _from_cells(
+    store: AnalyticsStore,
+    period: Period,
+    acc: _Accumulator,
+    progress: Progress | None,
+) -> None:
+    cap = acc.cap
+    first, last = day_number(period.start), day_number(period.end)
+    counts = await store.cell_counts(first, last, _bucket_ranges(period, acc.bucket), cap)
+    cells: dict[tuple[str, str], tuple[int, int]] = counts["cells"]
+
+    def tally(dim: str, key: str = "") -> Tally:
+        n, people = cells.get((dim, key), (0, 0))
+        return Tally.of(cap, n, people)
+
+    acc.questions = Tally.of(cap, cells.get(("total", ""), (0, 0))[0], counts["people"])
+    acc.rows = acc.questions.n
+    acc.people_total = counts["people"]
+    acc.returning_total = counts["returning"]
+    acc.self_service = tally("self_service")
+    acc.unanswered_total = tally("unanswered")
+    for (dim, key), (n, people) in sorted(cells.items()):
+        if dim in ("lang", "platform", "audience", "topic", "entry"):
+            acc.by[dim][key] = Tally.of(cap, n, people)
+        elif dim == "decision":
+            acc.decisions[key] = Tally.of(cap, n, people)
+        elif dim in ("up", "down", "none_of_these"):
+            cell = acc._feedback(key, dim)
+            cell.n, cell.counted = n, people
+        elif dim.startswith("near_"):
+            acc.by_near.setdefault(key, {})[dim.removeprefix("near_")] = Tally.of(cap, n, people)
+    people_of = {
+        bucket_of(day_of(start), acc.bucket): people
+        for start, people in counts["series_people"].items()
+    }
+    for (bucket_first, lang), (n, people) in sorted(counts["series_lang"].items()):
+        start = bucket_of(day_of(bucket_first), acc.bucket)
+        slot = acc.series.get(start)
+        if slot is None:
+            slot = acc.series[start] = (Tally.of(cap, 0, people_of.get(start, 0)), {})
+        slot[0].n += n
+        slot[1][lang] = Tally.of(cap, n, people)
+    acc.series_counted = {start: people_of.get(start, 0) for start in acc.series}
+    async for key, person, near, query_id in store.unanswered_facts(first, last, None):
+        stats = acc.keys.get(key or "")
+        if stats is None:
+            stats = acc.keys[key or ""] = _clusters.KeyStats()
+        stats.add(person, near, query_id)
+    if progress is not None:
+        progress(acc.rows)
+
+
 def _desk(
     tickets: list[DeskTicket],
     waiting: list[int | None],
@@ -646,7 +699,17 @@ async def compute(
     async with db.read() as uow:
         store = AnalyticsStore(uow)
         rolled = await store.rolled_through()
-        if rolled is not None and rolled >= day_number(period.end):
+        cells = await store.cells_through()
+        if (
+            cells is not None
+            and cells >= day_number(period.end)
+            and filters == Filters()
+            and cap <= SMALL_CELL
+        ):
+            # The daily cells: sums over the period's days (exact people per period, and
+            # exact wherever suppression needs it), the unanswered questions read to group.
+            await _from_cells(store, period, acc, progress)
+        elif rolled is not None and rolled >= day_number(period.end):
             # All rolled up: the database counts (one scan per breakdown, exact distinct
             # people), and only the unanswered questions are read, to be grouped.
             await _from_roll_up(store, period, filters, acc, progress)

@@ -78,18 +78,50 @@ async def roll_up(
             if first > yesterday:
                 if rolled is None:
                     await store.set_rolled_through(day_number(yesterday), now)
+                    await store.set_cells_through(day_number(yesterday))
+                elif (await store.cells_through() or 0) < rolled:
+                    await _catch_up_cells(store, rolled)
                 return done
             last = min(yesterday, first + dt.timedelta(days=DAYS_PER_TRANSACTION - 1))
             start, end = midnight(first), midnight(last + dt.timedelta(days=1))
             await store.tokens(await store.askers(start, end), now)
-            facts = await raw_facts(store, start, end, knowledge)
             await store.delete_facts(day_number(first), day_number(last))
-            await store.add_facts(facts)
+            # Set-based: the database turns the answered questions into facts; only the
+            # unanswered ones (their grouping keys) go through Python.
+            await store.add_answered_facts(start, end, knowledge.topics, SELF_SERVICE_WINDOW)
+            await store.add_facts(await raw_facts(store, start, end, knowledge, unanswered=True))
             await store.set_rolled_through(day_number(last), now)
+            await _build_cells(store, first=day_number(first), last=day_number(last))
         days = (last - first).days + 1
         done += days
         if progress is not None:
             progress(days)
+
+
+async def _build_cells(store: AnalyticsStore, *, first: int, last: int) -> None:
+    """The daily cells of ``first``..``last`` from their facts, if the cells are complete up
+    to the day before (otherwise :func:`_catch_up_cells` fills them first)."""
+    through = await store.cells_through()
+    if through is None or through < day_number(day_of(first) - dt.timedelta(days=1)):
+        await _catch_up_cells(store, last)
+        return
+    await store.build_cells(first, last)
+    await store.set_cells_through(last)
+
+
+async def _catch_up_cells(store: AnalyticsStore, last: int) -> None:
+    """Cells for every day rolled up through ``last`` (a database rolled up before the cells
+    existed catches up from its facts, which outlive the texts)."""
+    through = await store.cells_through()
+    start = day_of(through) + dt.timedelta(days=1) if through else None
+    if start is None:
+        first = await store.first_fact_day()
+        if first is None:
+            await store.set_cells_through(last)
+            return
+        start = day_of(first)
+    await store.build_cells(day_number(start), last)
+    await store.set_cells_through(last)
 
 
 async def prune(
