@@ -22,7 +22,6 @@ from sqlalchemy import (
     Table,
     and_,
     case,
-    cast as sql_cast,
     delete,
     exists,
     func,
@@ -33,6 +32,9 @@ from sqlalchemy import (
     or_,
     select,
     update,
+)
+from sqlalchemy import (
+    cast as sql_cast,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -448,9 +450,7 @@ class AnalyticsStore:
 
     async def cells_through(self) -> int | None:
         """The last day (``YYYYMMDD``) in the daily cells, ``None`` before the first."""
-        value = await self.session.scalar(
-            select(ROLLUP.c.cells_through).where(ROLLUP.c.id == 1)
-        )
+        value = await self.session.scalar(select(ROLLUP.c.cells_through).where(ROLLUP.c.id == 1))
         return None if not value else int(value)
 
     async def first_fact_day(self) -> int | None:
@@ -581,9 +581,7 @@ class AnalyticsStore:
         ).one()
         out["people"], out["returning"] = int(people), int(returning)
         rows = await self.session.execute(
-            select(bucket, func.count(FACTS.c.person.distinct()))
-            .where(*where)
-            .group_by(bucket)
+            select(bucket, func.count(FACTS.c.person.distinct())).where(*where).group_by(bucket)
         )
         out["series_people"] = {int(start): int(people) for start, people in rows.all()}
         return out
