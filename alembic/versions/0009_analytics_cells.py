@@ -6,7 +6,9 @@
   distinct count is still known where no single day reaches ``k`` (k-anonymity).
 - ``analytics_rollup.cells_through``: how far the cells go (the roll-up fills them from the
   facts already rolled up, so a database rolled up before this migration catches up).
-- ``ix_analytics_facts_day_person``: a period's distinct people from the index alone.
+- ``ix_analytics_facts_day_person``: a period's distinct people from the index alone;
+  ``ix_tickets_closed_at``, ``ix_ticket_ratings_created_at``: the desk's tickets closed and
+  ratings given in a period, without a scan of every ticket.
 
 Revision ID: 0006
 Revises: 0004 (poison updates)
@@ -50,9 +52,13 @@ def upgrade() -> None:
     with op.batch_alter_table("analytics_rollup") as batch:
         batch.add_column(sa.Column("cells_through", sa.Integer(), nullable=True))
     op.create_index("ix_analytics_facts_day_person", "analytics_facts", ["day", "person"])
+    op.create_index("ix_tickets_closed_at", "tickets", ["closed_at"])
+    op.create_index("ix_ticket_ratings_created_at", "ticket_ratings", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ticket_ratings_created_at", table_name="ticket_ratings")
+    op.drop_index("ix_tickets_closed_at", table_name="tickets")
     op.drop_index("ix_analytics_facts_day_person", table_name="analytics_facts")
     with op.batch_alter_table("analytics_rollup") as batch:
         batch.drop_column("cells_through")

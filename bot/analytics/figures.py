@@ -574,7 +574,11 @@ async def _from_cells(
     period: Period,
     acc: _Accumulator,
     progress: Progress | None,
+    *,
+    unanswered: bool,
 ) -> None:
+    """``acc`` filled from the daily cells; with ``unanswered``, the unanswered questions
+    read too (only the clusters need them)."""
     cap = acc.cap
     first, last = day_number(period.start), day_number(period.end)
     counts = await store.cell_counts(first, last, _bucket_ranges(period, acc.bucket), cap)
@@ -612,10 +616,14 @@ async def _from_cells(
         slot[0].n += n
         slot[1][lang] = Tally.of(cap, n, people)
     acc.series_counted = {start: people_of.get(start, 0) for start in acc.series}
-    async for key, person, near, query_id in store.unanswered_facts(first, last, None):
-        stats = acc.keys.get(key or "")
+    if not unanswered:
+        if progress is not None:
+            progress(acc.rows)
+        return
+    async for grouping, person, near, query_id in store.unanswered_facts(first, last, None):
+        stats = acc.keys.get(grouping or "")
         if stats is None:
-            stats = acc.keys[key or ""] = _clusters.KeyStats()
+            stats = acc.keys[grouping or ""] = _clusters.KeyStats()
         stats.add(person, near, query_id)
     if progress is not None:
         progress(acc.rows)
@@ -708,7 +716,7 @@ async def compute(
         ):
             # The daily cells: sums over the period's days (exact people per period, and
             # exact wherever suppression needs it), the unanswered questions read to group.
-            await _from_cells(store, period, acc, progress)
+            await _from_cells(store, period, acc, progress, unanswered=with_clusters)
         elif rolled is not None and rolled >= day_number(period.end):
             # All rolled up: the database counts (one scan per breakdown, exact distinct
             # people), and only the unanswered questions are read, to be grouped.

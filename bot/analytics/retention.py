@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 DEFAULT_RETENTION_DAYS = 180
 #: Days rolled up per transaction (bounds memory and the time the write lock is held).
 DAYS_PER_TRANSACTION = 7
+#: A roll-up of this many days or more refreshes the planner's statistics (PostgreSQL).
+ANALYZE_AFTER_DAYS = 28
 #: How long after midnight the day before is rolled up.
 SETTLE = 2 * SELF_SERVICE_WINDOW
 #: The first round waits this long after start (start-up is busy enough).
@@ -81,6 +83,9 @@ async def roll_up(
                     await store.set_cells_through(day_number(yesterday))
                 elif (await store.cells_through() or 0) < rolled:
                     await _catch_up_cells(store, rolled)
+                    await store.analyze()
+                if done >= ANALYZE_AFTER_DAYS:
+                    await store.analyze()
                 return done
             last = min(yesterday, first + dt.timedelta(days=DAYS_PER_TRANSACTION - 1))
             start, end = midnight(first), midnight(last + dt.timedelta(days=1))

@@ -36,6 +36,9 @@ from sqlalchemy import (
 from sqlalchemy import (
     cast as sql_cast,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.analytics_models import (
@@ -328,6 +331,8 @@ class AnalyticsStore:
             else_=null(),
         )
         topic = case(topics, value=entry, else_=null()) if topics else null()
+        limit: Any
+        day: Any
         if self.dialect == "sqlite":
             # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff': add the window, keep the microseconds.
             minutes = int(window.total_seconds() // 60)
@@ -453,6 +458,15 @@ class AnalyticsStore:
         value = await self.session.scalar(select(ROLLUP.c.cells_through).where(ROLLUP.c.id == 1))
         return None if not value else int(value)
 
+    async def analyze(self) -> None:
+        """Fresh planner statistics for the analytics tables after a large roll-up
+        (PostgreSQL: a year's facts rolled up at once would otherwise be planned as empty
+        tables until autovacuum gets to them)."""
+        if self.dialect == "postgresql":
+            await self.session.execute(
+                sql_text("ANALYZE analytics_facts, analytics_cells, analytics_cell_people")
+            )
+
     async def first_fact_day(self) -> int | None:
         value = await self.session.scalar(select(func.min(FACTS.c.day)))
         return None if value is None else int(value)
@@ -509,17 +523,17 @@ class AnalyticsStore:
             raise ValueError(f"the daily cells serve k up to {SMALL_CELL}")
         days = [CELLS.c.day >= first_day, CELLS.c.day <= last_day]
         cells: dict[tuple[str, str], tuple[int, int]] = {}
-        rows = await self.session.execute(
+        cell_rows = await self.session.execute(
             select(CELLS.c.dim, CELLS.c.key, func.sum(CELLS.c.n), func.max(CELLS.c.people))
             .where(*days)
             .group_by(CELLS.c.dim, CELLS.c.key)
         )
-        for dim, key, n, people in rows.all():
+        for dim, key, n, people in cell_rows.all():
             cells[(dim, key)] = (int(n), int(people))
         # Below k every day: all the cell's days kept their people; count them exactly.
         small = {c for c, (_n, people) in cells.items() if people < k}
         if small:
-            rows = await self.session.execute(
+            small_rows = await self.session.execute(
                 select(
                     CELL_PEOPLE.c.dim,
                     CELL_PEOPLE.c.key,
@@ -532,23 +546,23 @@ class AnalyticsStore:
                 )
                 .group_by(CELL_PEOPLE.c.dim, CELL_PEOPLE.c.key)
             )
-            for dim, key, people in rows.all():
+            for dim, key, people in small_rows.all():
                 if (dim, key) in small:
                     cells[(dim, key)] = (cells[(dim, key)][0], int(people))
         out: dict[str, Any] = {"cells": cells}
         bucket = _bucket(CELLS.c.day, buckets)
         series: dict[tuple[int, str], tuple[int, int]] = {}
-        rows = await self.session.execute(
+        lang_rows = await self.session.execute(
             select(bucket, CELLS.c.key, func.sum(CELLS.c.n), func.max(CELLS.c.people))
             .where(*days, CELLS.c.dim == "lang")
             .group_by(bucket, CELLS.c.key)
         )
-        for start, key, n, people in rows.all():
+        for start, key, n, people in lang_rows.all():
             series[(int(start), key)] = (int(n), int(people))
         small_series = {c for c, (_n, people) in series.items() if people < k}
         if small_series and not all(a == b for a, b in buckets):
             bucket = _bucket(CELL_PEOPLE.c.day, buckets)
-            rows = await self.session.execute(
+            small_lang_rows = await self.session.execute(
                 select(bucket, CELL_PEOPLE.c.key, func.count(CELL_PEOPLE.c.person.distinct()))
                 .where(
                     CELL_PEOPLE.c.day >= first_day,
@@ -557,7 +571,7 @@ class AnalyticsStore:
                 )
                 .group_by(bucket, CELL_PEOPLE.c.key)
             )
-            for start, key, people in rows.all():
+            for start, key, people in small_lang_rows.all():
                 if (int(start), key) in small_series:
                     series[(int(start), key)] = (series[(int(start), key)][0], int(people))
         out["series_lang"] = series
@@ -580,10 +594,10 @@ class AnalyticsStore:
             )
         ).one()
         out["people"], out["returning"] = int(people), int(returning)
-        rows = await self.session.execute(
+        bucket_rows = await self.session.execute(
             select(bucket, func.count(FACTS.c.person.distinct())).where(*where).group_by(bucket)
         )
-        out["series_people"] = {int(start): int(people) for start, people in rows.all()}
+        out["series_people"] = {int(start): int(people) for start, people in bucket_rows.all()}
         return out
 
     async def unanswered_facts(
