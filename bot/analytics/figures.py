@@ -2,8 +2,11 @@
 a bucket and filters, on SQLite and PostgreSQL alike.
 
 The rows are the same on both databases — the roll-up's facts for the days rolled up, the
-query log turned into facts (:func:`bot.analytics.facts.to_fact`) for the rest — and every
-figure is counted from them here, in one pass, so a figure is computed one way only.
+query log turned into facts (:func:`bot.analytics.facts.to_fact`) for the rest. A period rolled
+up entirely is counted by the database: without filters from the daily cells (sums over its
+days; distinct people exact, see :meth:`~bot.analytics.store.AnalyticsStore.cell_counts`),
+with filters from the facts; otherwise the facts are counted here, in one pass. The tests hold
+the three ways to the same figures.
 
 Privacy (k-anonymity, ``ANALYTICS_MIN_COUNT``): each count is kept with the people it rests
 on (at least ``k`` of them, or how many); :meth:`Figures.to_json` shows a count only when it

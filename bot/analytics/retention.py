@@ -7,7 +7,11 @@ daily job of ``otwarta serve`` (:class:`RetentionJob`).
    token, no text and no id. A report reads the facts for those days from then on, so its
    numbers do not change when the texts go, or when someone uses ``/forget`` (which deletes
    the person, their questions and their token: what was rolled up stays counted, and can no
-   longer be tied to anyone).
+   longer be tied to anyone). Set-based: the database turns the answered questions into
+   facts (``INSERT ... SELECT``); only the unanswered ones go through Python, for their
+   grouping key. Then the day's *cells* (``analytics_cells``: per figure cell its questions
+   and distinct people, the people of small cells in ``analytics_cell_people``) are counted
+   from the facts, so that a report sums days instead of scanning questions.
 2. **Prune**: questions logged before the horizon are deleted (their texts and their link
    to the person); closed tickets' contents (the question, the name, the relayed texts, the
    rating comments) are blanked, the ticket stubs stay for the desk's figures; analytics

@@ -1,5 +1,6 @@
 """The analytics tables' one owner (``analytics_people``, ``analytics_facts``,
-``analytics_rollup``), and the read model the figures are computed from.
+``analytics_cells``, ``analytics_cell_people``, ``analytics_rollup``), and the read model the
+figures are computed from.
 
 Built on a unit of work like the desk's store (:mod:`bot.desk.store`): it writes only its
 own tables, and reads the query log and the desk's tables for the days not rolled up yet. The
