@@ -660,20 +660,21 @@ def _desk(
         comments=tally(),
     )
     for t in tickets:
-        if start <= t.opened_at < end:
+        if t.opened:
             desk.opened.add(t.user_id)
             desk.by_language.setdefault(t.lang, tally()).add(t.user_id)
             if hours is None or hours.is_open(t.opened_at):
                 desk.in_hours.add(t.user_id)
             else:
                 desk.out_of_hours.add(t.user_id)
-            if t.first_response_at is not None:
-                minutes = (t.first_response_at - t.opened_at).total_seconds() / 60
-                desk.first_reply_minutes.append(minutes)
+            first_reply = t.first_reply_minutes
+            if first_reply is not None:
+                desk.first_reply_minutes.append(first_reply)
                 desk.first_reply_people.add(t.user_id)
-        if t.closed_at is not None and start <= t.closed_at < end and t.close_reason:
-            desk.closed_by_reason.setdefault(t.close_reason, tally()).add(t.user_id)
-            desk.close_minutes.append((t.closed_at - t.opened_at).total_seconds() / 60)
+        close = t.close_minutes
+        if t.closed_reason and close is not None:
+            desk.closed_by_reason.setdefault(t.closed_reason, tally()).add(t.user_id)
+            desk.close_minutes.append(close)
             desk.close_people.add(t.user_id)
     for person in waiting:
         desk.waiting_now.add(person)
@@ -735,7 +736,7 @@ async def compute(
             if progress is not None and pending:
                 progress(pending)
         desk = _desk(
-            await store.desk_tickets(start, end, filters),
+            await store.desk_tickets(start, end, filters, with_opened_at=hours is not None),
             await store.waiting_now(filters),
             await store.desk_ratings(start, end, filters),
             start,
