@@ -697,12 +697,15 @@ async def compute(
     hours: Any = None,
     with_clusters: bool = True,
     with_previous: bool = True,
+    with_desk: bool = True,
     progress: Progress | None = None,
 ) -> Figures:
     """The figures of ``period`` (and, with ``with_previous``, of the period of the same
     length before it, for "what grew"). ``hours`` is the desk's working hours
     (:class:`bot.desk.hours.WorkingHours`; ``None``: every ticket counts as in hours).
-    ``progress`` is called with the number of rows read since the last call."""
+    ``progress`` is called with the number of rows read since the last call. The previous
+    period is counted for what grew (its questions' figures): without its clusters, and
+    without its desk (``with_desk``), which nothing compares."""
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}")
     cap = max(1, min_count)
@@ -736,9 +739,11 @@ async def compute(
             if progress is not None and pending:
                 progress(pending)
         desk = _desk(
-            await store.desk_tickets(start, end, filters, with_opened_at=hours is not None),
-            await store.waiting_now(filters),
-            await store.desk_ratings(start, end, filters),
+            await store.desk_tickets(start, end, filters, with_opened_at=hours is not None)
+            if with_desk
+            else [],
+            await store.waiting_now(filters) if with_desk else [],
+            await store.desk_ratings(start, end, filters) if with_desk else [],
             start,
             end,
             hours,
@@ -761,6 +766,7 @@ async def compute(
             hours=hours,
             with_clusters=False,
             with_previous=False,
+            with_desk=False,
         )
     return Figures(
         period=period,
