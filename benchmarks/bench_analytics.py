@@ -15,12 +15,29 @@ questions and ``--tickets`` tickets spread over a year (bulk inserts), then time
 - ``year``: the year's report figures (targets: 10 s on PostgreSQL, 30 s on SQLite), and
   ``year_html``: rendering its html.
 
-Measured on 2026-12-06 (``--questions 1000000 --tickets 50000``, 100,000 people) on the
-shared 2-core machine under a load average of 6-12 (other helpers' test runs), so several
-times slower than on a quiet one: SQLite month 6.5 s, year 45 s (roll-up of the year 171 s);
-PostgreSQL month 2.1 s, year 16.7 s (roll-up 235 s); html 0.2-0.4 s. The month's figures
-straight from the query log (before the roll-up): 27 s / 22 s. The targets (300 ms a month,
-10 s / 30 s a year) are not met yet: see the report of issue 15 for the next step.
+Measured on 2026-12-07 (``--questions 1000000 --tickets 50000``, 100,000 people, one run)
+on the shared 2-core machine under a load average of 2.6-3.9 (other helpers' work):
+
+=========================  ========  ============
+                           SQLite    PostgreSQL
+=========================  ========  ============
+month, best of 3 (300 ms)  270 ms    289 ms
+year (30 s / 10 s)         4.0 s     3.75 s
+roll-up of the year        73 s      88 s
+month_raw (no roll-up)     6.2 s     5.5 s
+year_html                  0.17 s    0.11 s
+=========================  ========  ============
+
+Before the daily cells and the set-based roll-up (2026-12-06, same command, load 6-12):
+month 6.5 s / 2.1 s, year 45 s / 16.7 s, roll-up 171 s / 235 s, month_raw 27 s / 22 s.
+The same at ``--questions 200000 --tickets 10000 --people 20000``, before and after run back
+to back (load 2.7): month 404 -> 93 ms / 476 -> 107 ms, year 3.87 -> 1.07 s / 2.34 -> 0.66 s,
+roll-up 9.7 -> 12.5 s / 21.1 -> 17.5 s (the daily cells cost about what the set-based insert
+of the facts saves).
+The month is the dashboard's figures with the previous month and the clusters; it sums the
+daily cells (``analytics_cells``) and counts the period's distinct people from the facts'
+``(day, person)`` index. On a loaded machine the month lands near its target: expect a few
+hundred milliseconds more when the load is high.
 """
 
 from __future__ import annotations

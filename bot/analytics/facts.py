@@ -65,8 +65,10 @@ def is_unanswered(fact: Fact) -> bool:
     return fact.decision in UNANSWERED or fact.none_of_these
 
 
-_KEYS: dict[tuple[int, str], str] = {}
-_KEYS_MAX = 50_000
+#: Per text, its candidate words (sorted) before the names are taken out: reading a text is
+#: the costly part, and the same texts come back; the names are never cached.
+_WORDS: dict[tuple[int, str], tuple[str, ...]] = {}
+_WORDS_MAX = 50_000
 
 
 def cluster_key(text: str, lexicon: Lexicon, names: frozenset[str] = frozenset()) -> str:
@@ -75,26 +77,25 @@ def cluster_key(text: str, lexicon: Lexicon, names: frozenset[str] = frozenset()
     numbers and masked data, lower-cased, deduplicated and *sorted* — no sentence can be
     read back from it. Kept in the roll-up so past periods still group the same way.
     ``names``: the names the person gave (:func:`bot.analytics.anonymize.names_given`)."""
-    cached = _KEYS.get((id(lexicon), text)) if not names else None
-    if cached is not None:
-        return cached
-    tokens = sorted(
-        {
-            token
-            for token in read(text, lexicon).question
-            if len(token) >= 3
-            and not any(ch.isdigit() for ch in token)
-            and not _PLACEHOLDER.match(token)
-            and token not in names
-            and token not in _STOP
-        }
-    )
-    key = " ".join(tokens[:_KEY_WORDS])[:_KEY_CHARS]
-    if not names:
-        if len(_KEYS) >= _KEYS_MAX:
-            _KEYS.clear()
-        _KEYS[(id(lexicon), text)] = key
-    return key
+    candidates = _WORDS.get((id(lexicon), text))
+    if candidates is None:
+        candidates = tuple(
+            sorted(
+                {
+                    token
+                    for token in read(text, lexicon).question
+                    if len(token) >= 3
+                    and not any(ch.isdigit() for ch in token)
+                    and not _PLACEHOLDER.match(token)
+                    and token not in _STOP
+                }
+            )
+        )
+        if len(_WORDS) >= _WORDS_MAX:
+            _WORDS.clear()
+        _WORDS[(id(lexicon), text)] = candidates
+    tokens = [token for token in candidates if token not in names] if names else candidates
+    return " ".join(tokens[:_KEY_WORDS])[:_KEY_CHARS]
 
 
 def to_fact(
@@ -151,12 +152,16 @@ async def raw_facts(
     end: dt.datetime,
     knowledge: Knowledge,
     filters: Any = None,
+    *,
+    unanswered: bool = False,
 ) -> list[Fact]:
-    """The query log's questions of ``[start, end)`` as facts (what the roll-up stores, and
-    what the figures read for the days not rolled up yet)."""
+    """The query log's questions of ``[start, end)`` as facts (what the figures read for
+    the days not rolled up yet); with ``unanswered``, only the questions the bot could not
+    answer (the roll-up's share made in Python: their grouping keys; the database turns
+    the rest into facts, :meth:`~bot.analytics.store.AnalyticsStore.add_answered_facts`)."""
     from bot.analytics.anonymize import names_given
 
-    rows = await store.raw_questions(start, end, filters)
+    rows = await store.raw_questions(start, end, filters, unanswered=unanswered)
     if not rows:
         return []
     users = {row.user_id for row in rows}
@@ -167,9 +172,12 @@ async def raw_facts(
             row.user_id for row in rows if row.none_of_these or decision_of(row) in UNANSWERED
         }
         texts: dict[int, list[str]] = {}
-        for row in rows:
-            if row.user_id in unsure:
-                texts.setdefault(row.user_id, []).append(row.text)
+        if unanswered:  # the names they gave may be in their other messages of the days
+            texts = await store.texts_of(sorted(unsure), start, end)
+        else:
+            for row in rows:
+                if row.user_id in unsure:
+                    texts.setdefault(row.user_id, []).append(row.text)
         names = {user: names_given(t, knowledge.lexicon) for user, t in texts.items()}
     out = []
     for row in rows:

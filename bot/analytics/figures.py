@@ -2,8 +2,11 @@
 a bucket and filters, on SQLite and PostgreSQL alike.
 
 The rows are the same on both databases — the roll-up's facts for the days rolled up, the
-query log turned into facts (:func:`bot.analytics.facts.to_fact`) for the rest — and every
-figure is counted from them here, in one pass, so a figure is computed one way only.
+query log turned into facts (:func:`bot.analytics.facts.to_fact`) for the rest. A period rolled
+up entirely is counted by the database: without filters from the daily cells (sums over its
+days; distinct people exact, see :meth:`~bot.analytics.store.AnalyticsStore.cell_counts`),
+with filters from the facts; otherwise the facts are counted here, in one pass. The tests hold
+the three ways to the same figures.
 
 Privacy (k-anonymity, ``ANALYTICS_MIN_COUNT``): each count is kept with the people it rests
 on (at least ``k`` of them, or how many); :meth:`Figures.to_json` shows a count only when it
@@ -32,6 +35,7 @@ from bot.analytics.clusters import Cluster
 from bot.analytics.facts import DECISIONS, is_unanswered, raw_facts
 from bot.analytics.knowledge import Knowledge
 from bot.analytics.store import (
+    SMALL_CELL,
     AnalyticsStore,
     DeskRating,
     DeskTicket,
@@ -568,6 +572,66 @@ async def _from_roll_up(
         progress(acc.rows)
 
 
+async def _from_cells(
+    store: AnalyticsStore,
+    period: Period,
+    acc: _Accumulator,
+    progress: Progress | None,
+    *,
+    unanswered: bool,
+) -> None:
+    """``acc`` filled from the daily cells; with ``unanswered``, the unanswered questions
+    read too (only the clusters need them)."""
+    cap = acc.cap
+    first, last = day_number(period.start), day_number(period.end)
+    counts = await store.cell_counts(first, last, _bucket_ranges(period, acc.bucket), cap)
+    cells: dict[tuple[str, str], tuple[int, int]] = counts["cells"]
+
+    def tally(dim: str, key: str = "") -> Tally:
+        n, people = cells.get((dim, key), (0, 0))
+        return Tally.of(cap, n, people)
+
+    acc.questions = Tally.of(cap, cells.get(("total", ""), (0, 0))[0], counts["people"])
+    acc.rows = acc.questions.n
+    acc.people_total = counts["people"]
+    acc.returning_total = counts["returning"]
+    acc.self_service = tally("self_service")
+    acc.unanswered_total = tally("unanswered")
+    for (dim, key), (n, people) in sorted(cells.items()):
+        if dim in ("lang", "platform", "audience", "topic", "entry"):
+            acc.by[dim][key] = Tally.of(cap, n, people)
+        elif dim == "decision":
+            acc.decisions[key] = Tally.of(cap, n, people)
+        elif dim in ("up", "down", "none_of_these"):
+            cell = acc._feedback(key, dim)
+            cell.n, cell.counted = n, people
+        elif dim.startswith("near_"):
+            acc.by_near.setdefault(key, {})[dim.removeprefix("near_")] = Tally.of(cap, n, people)
+    people_of = {
+        bucket_of(day_of(start), acc.bucket): people
+        for start, people in counts["series_people"].items()
+    }
+    for (bucket_first, lang), (n, people) in sorted(counts["series_lang"].items()):
+        start = bucket_of(day_of(bucket_first), acc.bucket)
+        slot = acc.series.get(start)
+        if slot is None:
+            slot = acc.series[start] = (Tally.of(cap, 0, people_of.get(start, 0)), {})
+        slot[0].n += n
+        slot[1][lang] = Tally.of(cap, n, people)
+    acc.series_counted = {start: people_of.get(start, 0) for start in acc.series}
+    if not unanswered:
+        if progress is not None:
+            progress(acc.rows)
+        return
+    async for grouping, person, near, query_id in store.unanswered_facts(first, last, None):
+        stats = acc.keys.get(grouping or "")
+        if stats is None:
+            stats = acc.keys[grouping or ""] = _clusters.KeyStats()
+        stats.add(person, near, query_id)
+    if progress is not None:
+        progress(acc.rows)
+
+
 def _desk(
     tickets: list[DeskTicket],
     waiting: list[int | None],
@@ -596,20 +660,21 @@ def _desk(
         comments=tally(),
     )
     for t in tickets:
-        if start <= t.opened_at < end:
+        if t.opened:
             desk.opened.add(t.user_id)
             desk.by_language.setdefault(t.lang, tally()).add(t.user_id)
             if hours is None or hours.is_open(t.opened_at):
                 desk.in_hours.add(t.user_id)
             else:
                 desk.out_of_hours.add(t.user_id)
-            if t.first_response_at is not None:
-                minutes = (t.first_response_at - t.opened_at).total_seconds() / 60
-                desk.first_reply_minutes.append(minutes)
+            first_reply = t.first_reply_minutes
+            if first_reply is not None:
+                desk.first_reply_minutes.append(first_reply)
                 desk.first_reply_people.add(t.user_id)
-        if t.closed_at is not None and start <= t.closed_at < end and t.close_reason:
-            desk.closed_by_reason.setdefault(t.close_reason, tally()).add(t.user_id)
-            desk.close_minutes.append((t.closed_at - t.opened_at).total_seconds() / 60)
+        close = t.close_minutes
+        if t.closed_reason and close is not None:
+            desk.closed_by_reason.setdefault(t.closed_reason, tally()).add(t.user_id)
+            desk.close_minutes.append(close)
             desk.close_people.add(t.user_id)
     for person in waiting:
         desk.waiting_now.add(person)
@@ -632,12 +697,15 @@ async def compute(
     hours: Any = None,
     with_clusters: bool = True,
     with_previous: bool = True,
+    with_desk: bool = True,
     progress: Progress | None = None,
 ) -> Figures:
     """The figures of ``period`` (and, with ``with_previous``, of the period of the same
     length before it, for "what grew"). ``hours`` is the desk's working hours
     (:class:`bot.desk.hours.WorkingHours`; ``None``: every ticket counts as in hours).
-    ``progress`` is called with the number of rows read since the last call."""
+    ``progress`` is called with the number of rows read since the last call. The previous
+    period is counted for what grew (its questions' figures): without its clusters, and
+    without its desk (``with_desk``), which nothing compares."""
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}")
     cap = max(1, min_count)
@@ -646,7 +714,17 @@ async def compute(
     async with db.read() as uow:
         store = AnalyticsStore(uow)
         rolled = await store.rolled_through()
-        if rolled is not None and rolled >= day_number(period.end):
+        cells = await store.cells_through()
+        if (
+            cells is not None
+            and cells >= day_number(period.end)
+            and filters == Filters()
+            and cap <= SMALL_CELL
+        ):
+            # The daily cells: sums over the period's days (exact people per period, and
+            # exact wherever suppression needs it), the unanswered questions read to group.
+            await _from_cells(store, period, acc, progress, unanswered=with_clusters)
+        elif rolled is not None and rolled >= day_number(period.end):
             # All rolled up: the database counts (one scan per breakdown, exact distinct
             # people), and only the unanswered questions are read, to be grouped.
             await _from_roll_up(store, period, filters, acc, progress)
@@ -661,9 +739,11 @@ async def compute(
             if progress is not None and pending:
                 progress(pending)
         desk = _desk(
-            await store.desk_tickets(start, end, filters),
-            await store.waiting_now(filters),
-            await store.desk_ratings(start, end, filters),
+            await store.desk_tickets(start, end, filters, with_opened_at=hours is not None)
+            if with_desk
+            else [],
+            await store.waiting_now(filters) if with_desk else [],
+            await store.desk_ratings(start, end, filters) if with_desk else [],
             start,
             end,
             hours,
@@ -686,6 +766,7 @@ async def compute(
             hours=hours,
             with_clusters=False,
             with_previous=False,
+            with_desk=False,
         )
     return Figures(
         period=period,

@@ -7,7 +7,11 @@ daily job of ``otwarta serve`` (:class:`RetentionJob`).
    token, no text and no id. A report reads the facts for those days from then on, so its
    numbers do not change when the texts go, or when someone uses ``/forget`` (which deletes
    the person, their questions and their token: what was rolled up stays counted, and can no
-   longer be tied to anyone).
+   longer be tied to anyone). Set-based: the database turns the answered questions into
+   facts (``INSERT ... SELECT``); only the unanswered ones go through Python, for their
+   grouping key. Then the day's *cells* (``analytics_cells``: per figure cell its questions
+   and distinct people, the people of small cells in ``analytics_cell_people``) are counted
+   from the facts, so that a report sums days instead of scanning questions.
 2. **Prune**: questions logged before the horizon are deleted (their texts and their link
    to the person); closed tickets' contents (the question, the name, the relayed texts, the
    rating comments) are blanked, the ticket stubs stay for the desk's figures; analytics
@@ -35,6 +39,8 @@ log = logging.getLogger(__name__)
 DEFAULT_RETENTION_DAYS = 180
 #: Days rolled up per transaction (bounds memory and the time the write lock is held).
 DAYS_PER_TRANSACTION = 7
+#: A roll-up of this many days or more refreshes the planner's statistics (PostgreSQL).
+ANALYZE_AFTER_DAYS = 28
 #: How long after midnight the day before is rolled up.
 SETTLE = 2 * SELF_SERVICE_WINDOW
 #: The first round waits this long after start (start-up is busy enough).
@@ -78,18 +84,53 @@ async def roll_up(
             if first > yesterday:
                 if rolled is None:
                     await store.set_rolled_through(day_number(yesterday), now)
+                    await store.set_cells_through(day_number(yesterday))
+                elif (await store.cells_through() or 0) < rolled:
+                    await _catch_up_cells(store, rolled)
+                    await store.analyze()
+                if done >= ANALYZE_AFTER_DAYS:
+                    await store.analyze()
                 return done
             last = min(yesterday, first + dt.timedelta(days=DAYS_PER_TRANSACTION - 1))
             start, end = midnight(first), midnight(last + dt.timedelta(days=1))
             await store.tokens(await store.askers(start, end), now)
-            facts = await raw_facts(store, start, end, knowledge)
             await store.delete_facts(day_number(first), day_number(last))
-            await store.add_facts(facts)
+            # Set-based: the database turns the answered questions into facts; only the
+            # unanswered ones (their grouping keys) go through Python.
+            await store.add_answered_facts(start, end, knowledge.topics, SELF_SERVICE_WINDOW)
+            await store.add_facts(await raw_facts(store, start, end, knowledge, unanswered=True))
             await store.set_rolled_through(day_number(last), now)
+            await _build_cells(store, first=day_number(first), last=day_number(last))
         days = (last - first).days + 1
         done += days
         if progress is not None:
             progress(days)
+
+
+async def _build_cells(store: AnalyticsStore, *, first: int, last: int) -> None:
+    """The daily cells of ``first``..``last`` from their facts, if the cells are complete up
+    to the day before (otherwise :func:`_catch_up_cells` fills them first)."""
+    through = await store.cells_through()
+    if through is None or through < day_number(day_of(first) - dt.timedelta(days=1)):
+        await _catch_up_cells(store, last)
+        return
+    await store.build_cells(first, last)
+    await store.set_cells_through(last)
+
+
+async def _catch_up_cells(store: AnalyticsStore, last: int) -> None:
+    """Cells for every day rolled up through ``last`` (a database rolled up before the cells
+    existed catches up from its facts, which outlive the texts)."""
+    through = await store.cells_through()
+    start = day_of(through) + dt.timedelta(days=1) if through else None
+    if start is None:
+        first = await store.first_fact_day()
+        if first is None:
+            await store.set_cells_through(last)
+            return
+        start = day_of(first)
+    await store.build_cells(day_number(start), last)
+    await store.set_cells_through(last)
 
 
 async def prune(

@@ -31,7 +31,11 @@ class AnalyticsFact(Base):
     """One rolled-up question. ``day`` is ``YYYYMMDD`` (UTC): cheap to compare and bucket."""
 
     __tablename__ = "analytics_facts"
-    __table_args__ = (Index("ix_analytics_facts_day", "day"),)
+    __table_args__ = (
+        Index("ix_analytics_facts_day", "day"),
+        # Distinct people of a period (people, returning, per bucket) from the index alone.
+        Index("ix_analytics_facts_day_person", "day", "person"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     day: Mapped[int] = mapped_column(Integer)
@@ -52,11 +56,41 @@ class AnalyticsFact(Base):
     query_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class AnalyticsCell(Base):
+    """A day's count of one figure's cell (``dim``: ``lang``, ``entry``, ``up``, ...; ``key``:
+    its value, ``""`` for a plain total): the questions and the distinct people that day.
+    A period's count is the sum over its days; whether it rests on ``k`` people is settled by
+    the busiest day when that day alone has ``k``, by :class:`AnalyticsCellPerson` otherwise."""
+
+    __tablename__ = "analytics_cells"
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    people: Mapped[int] = mapped_column(Integer)
+
+
+class AnalyticsCellPerson(Base):
+    """The people (tokens) of a day's *small* cell (fewer than
+    :data:`bot.analytics.store.SMALL_CELL` people that day): a period's exact distinct count
+    for a cell no single day of which reaches ``k``."""
+
+    __tablename__ = "analytics_cell_people"
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 class AnalyticsRollup(Base):
-    """One row (``id`` 1): every day up to ``rolled_through`` (``YYYYMMDD``) is in the facts."""
+    """One row (``id`` 1): every day up to ``rolled_through`` (``YYYYMMDD``) is in the facts,
+    and up to ``cells_through`` in the daily cells too."""
 
     __tablename__ = "analytics_rollup"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rolled_through: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime]
+    cells_through: Mapped[int | None] = mapped_column(Integer)

@@ -92,6 +92,8 @@ class Ticket(Base):
         # Analytics (0003_analytics): tickets by time, and a person's tickets after a question.
         Index("ix_tickets_user_id_opened_at", "user_id", "opened_at"),
         Index("ix_tickets_opened_at", "opened_at"),
+        # Analytics (0006): the tickets closed in a period.
+        Index("ix_tickets_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -155,6 +157,8 @@ class TicketRating(Base):
     __table_args__ = (
         UniqueConstraint("ticket_id", "round"),
         CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+        # Analytics (0006): the ratings given in a period.
+        Index("ix_ticket_ratings_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -17,12 +17,21 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
+from bot.analytics.facts import raw_facts
 from bot.analytics.figures import Figures, Filters, Knowledge, Period, PeriodError, compute
 from bot.analytics.report import render, render_html, write_csv
 from bot.analytics.retention import RetentionJob, prune, roll_up
-from bot.analytics.store import FACTS
+from bot.analytics.store import (
+    CELL_PEOPLE,
+    CELLS,
+    FACTS,
+    ROLLUP,
+    SMALL_CELL,
+    AnalyticsStore,
+    midnight,
+)
 from bot.db import Database, SqlConversationStore
 from bot.db.desk_models import Ticket, TicketMessage, TicketRating
 from bot.db.models import QueryLog
@@ -297,6 +306,119 @@ async def test_the_roll_up_gives_the_same_figures(db: Database, knowledge: Knowl
         assert await uow.session.scalar(select(func.count()).select_from(FACTS)) == 7
     assert (await figures_of(db, knowledge)).to_json() == before
     assert await roll_up(db, knowledge, now=AFTER) == 0  # nothing left to roll up
+
+
+# -- the daily cells (issue 15.4) --------------------------------------------------------------
+
+
+async def _spread_scenario(db: Database, n: int) -> Seeder:
+    """``n`` people, each on a day of their own: no single day has ``k`` of them, so whether
+    a figure is shown rests on the people kept for the small cells."""
+    s = Seeder(db)
+    for i in range(n):
+        day = PERIOD.start + dt.timedelta(days=i % PERIOD.days)
+        await s.person(f"p{i}", "viber" if i == 0 else "telegram", "ukr-status" if i % 2 else None)
+        lang = "uk" if i % 3 else "ru"
+        pesel = [("ukr-status", 0.9), ("diia-card", 0.5)]
+        await s.ask(f"p{i}", at(day, 9), "статус", "answer", lang=lang, candidates=pesel)
+        await s.ask(
+            f"p{i}",
+            at(day, 10),
+            "статус",
+            "answer",
+            lang=lang,
+            candidates=pesel,
+            feedback=i % 2 == 0,
+        )
+        await s.ask(
+            f"p{i}",
+            at(day + dt.timedelta(days=1), 11),
+            "де ловити рибу в річці",
+            "handoff",
+            lang=lang,
+            candidates=[("scams", 0.1)],
+        )
+        await s.ask(
+            f"p{i}",
+            at(day, 12),
+            "karta coś",
+            "clarify",
+            lang="pl",
+            candidates=[("diia-card", 0.6), ("ukr-status", 0.55)],
+            none_of_these=True,
+        )
+    return s
+
+
+@pytest.mark.parametrize("n", [4, 5, 6, 9])
+async def test_the_daily_cells_give_the_same_figures_as_the_log(
+    db: Database, knowledge: Knowledge, n: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _spread_scenario(db, n)
+    period = Period(PERIOD.start, PERIOD.end + dt.timedelta(days=7))  # the unknowns spill over
+    cases: list[dict[str, Any]] = [
+        {"k": k, "bucket": bucket} for k in (1, 5, SMALL_CELL) for bucket in ("day", "week")
+    ]
+    cases += [{"k": 5, "filters": Filters(lang="uk")}, {"k": SMALL_CELL + 1}]
+    before = [(await figures_of(db, knowledge, period=period, **c)) for c in cases]
+    await roll_up(db, knowledge, now=AFTER)
+    async with db.read() as uow:
+        assert await AnalyticsStore(uow).cells_through() is not None
+        assert await uow.session.scalar(select(func.count()).select_from(CELL_PEOPLE)) > 0
+    counted_by_facts: list[dict[str, Any]] = []
+    real = AnalyticsStore.fact_counts
+
+    async def fact_counts(self: AnalyticsStore, *args: Any) -> dict[str, Any]:
+        counted_by_facts.append(case_)
+        return await real(self, *args)
+
+    monkeypatch.setattr(AnalyticsStore, "fact_counts", fact_counts)
+    for case_, figures in zip(cases, before, strict=True):
+        after = await figures_of(db, knowledge, period=period, **case_)
+        assert after.to_json() == figures.to_json(), case_
+        assert after.entries_json() == figures.entries_json(), case_
+    # Filtered, or k beyond what the cells keep: counted from the facts instead.
+    by_facts = [c for c in cases if "filters" in c or c["k"] > SMALL_CELL]
+    assert counted_by_facts == [c for c in by_facts for _ in ("now", "before")]
+    shown = (await figures_of(db, knowledge, k=5, period=period)).to_json()
+    assert shown["people"] == (n if n >= 5 else "<5")
+    assert shown["by_entry"]["ukr-status"] == (2 * n if n >= 5 else "<5")
+
+
+async def test_the_set_based_roll_up_makes_the_facts_the_log_would(
+    db: Database, knowledge: Knowledge
+) -> None:
+    await _scenario(db)
+    await _personal_scenario(db)
+    await roll_up(db, knowledge, now=AFTER)
+    start, end = midnight(PERIOD.start - dt.timedelta(days=30)), midnight(AFTER.date())
+    async with db.read() as uow:
+        store = AnalyticsStore(uow)
+        rolled = [f async for f in store.facts(0, 99999999, None)]
+        from_log = await raw_facts(store, start, end, knowledge)
+    assert len(rolled) > 10
+    assert sorted(rolled, key=lambda f: f.query_id or 0) == from_log
+
+
+async def test_cells_catch_up_after_a_roll_up_without_them(
+    db: Database, knowledge: Knowledge
+) -> None:
+    await _scenario(db)
+    await roll_up(db, knowledge, now=AFTER)
+    expected = (await figures_of(db, knowledge)).to_json()
+    # A database rolled up before the cells existed: facts, no cells.
+    async with db.transaction() as uow:
+        await uow.session.execute(delete(CELLS))
+        await uow.session.execute(delete(CELL_PEOPLE))
+        await uow.session.execute(update(ROLLUP).values(cells_through=None))
+    assert (await figures_of(db, knowledge)).to_json() == expected  # read from the facts
+    assert await roll_up(db, knowledge, now=AFTER) == 0
+    async with db.read() as uow:
+        assert (
+            await AnalyticsStore(uow).cells_through() == await AnalyticsStore(uow).rolled_through()
+        )
+        assert await uow.session.scalar(select(func.count()).select_from(CELLS)) > 0
+    assert (await figures_of(db, knowledge)).to_json() == expected
 
 
 # -- k-anonymity -------------------------------------------------------------------------------
