@@ -122,7 +122,9 @@ class Index:
         token_tid: dict[str, int] = {}  # normalised word -> term id (each word read once)
 
         def learn(tokens: set[str]) -> None:
-            for token in tokens.difference(token_tid):
+            # In sorted order, not the set's: term ids (and the tie-breaks between equally
+            # strong readings that follow them) must not depend on the process's hash seed.
+            for token in sorted(tokens.difference(token_tid)):
                 key = term_of(token)
                 tid = term_ids.get(key)
                 if tid is None:
