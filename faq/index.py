@@ -13,6 +13,7 @@ closest known words by rapidfuzz (typos), all with a strength in (0, 1].
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
@@ -61,17 +62,19 @@ def _unit_words(texts: list[str]) -> list[list[str]]:
     return [tokenize(p) for p in pieces]
 
 
-def _lang_at(by_lang: list[tuple[str, int, int]], i: int) -> str | None:
-    return next((lang for lang, start, stop in by_lang if start <= i < stop), None)
+_PLUS_ACROSS = re.compile(r"\d\s+\+")
 
 
-def _answer_words(text: str, chunks_read: dict[str, frozenset[str]]) -> set[str]:
-    """The distinct words of an answer. The text is normalised once and split at white space;
-    each distinct chunk (``**PESEL**,``) is tokenised once for the whole build."""
-    chunks = set(normalize(text.replace("\n", " "), bounded=False).split())
-    for chunk in chunks.difference(chunks_read):
-        chunks_read[chunk] = frozenset(tokenize(chunk))
-    return set().union(*map(chunks_read.__getitem__, chunks))
+def _answer_chunks(text: str) -> set[str]:
+    """The distinct white-space chunks of an answer, as written.
+
+    Normalisation is local to a chunk (case, Unicode forms, apostrophes, invisible and
+    control characters never cross white space), so a chunk's tokens are the same read
+    alone or in the text -- except ``800 +`` (``800 plus``), read with the whole text.
+    """
+    if "+" in text and _PLUS_ACROSS.search(text):
+        return set(normalize(text, bounded=False).split())
+    return set(text.split())
 
 
 class Lexicon:
@@ -134,14 +137,21 @@ class Index:
                 surface.setdefault(skeleton(token), key)
 
         tid_of = token_tid.__getitem__
-        chunks_read: dict[str, frozenset[str]] = {}
+        # Answers are long and share most words: each distinct white-space chunk
+        # (``**PESEL**,``) is tokenised once for the whole build, and an answer is then the
+        # union of its chunks' term sets; a language's lexicon takes only the chunks it has
+        # not seen yet.
+        chunk_tokens: dict[str, frozenset[str]] = {}
+        chunk_tids: dict[str, frozenset[int]] = {}
+        lexicon_chunks: dict[str, set[str]] = {lang: set() for lang in LANGS}
         for e, entry in enumerate(kb.entries.values()):
             texts = [entry.title.get(lg) for lg in LANGS] + list(entry.aliases)
-            keywords = len(texts)
+            unit_lang: list[str | None] = [None] * len(texts)
             by_lang: list[tuple[str, int, int]] = []
             for lang, questions in entry.questions.items():
                 by_lang.append((lang, len(texts), len(texts) + len(questions)))
                 texts += questions
+                unit_lang += [lang] * len(questions)
             pieces = _unit_words(texts)
             learn(set().union(*pieces))
             for lang, start, stop in by_lang:
@@ -150,17 +160,26 @@ class Index:
             for i, ws in enumerate(pieces):
                 if ws:
                     units.append(tuple(dict.fromkeys(map(tid_of, ws))))
-                    unit_langs.append(None if i < keywords else _lang_at(by_lang, i))
+                    unit_langs.append(unit_lang[i])
             entry_units.append(range(first, len(units)))
             counts = Counter(chain.from_iterable(units[first:]))
             for term, count in counts.items():
                 strong[term][e] = count
             in_answers: set[int] = set()
             for lang in LANGS:
-                tokens = _answer_words(entry.answer.get(lang), chunks_read)
-                self.lexicon.add(lang, tokens)
-                learn(tokens)
-                in_answers.update(map(tid_of, tokens))
+                chunks = _answer_chunks(entry.answer.get(lang))
+                new_chunks = chunks.difference(chunk_tids)
+                if new_chunks:
+                    for chunk in new_chunks:
+                        chunk_tokens[chunk] = frozenset(words(chunk))
+                    learn(set().union(*map(chunk_tokens.__getitem__, new_chunks)))
+                    for chunk in new_chunks:
+                        chunk_tids[chunk] = frozenset(map(tid_of, chunk_tokens[chunk]))
+                unseen = chunks.difference(lexicon_chunks[lang])
+                if unseen:
+                    lexicon_chunks[lang].update(unseen)
+                    self.lexicon.add(lang, set().union(*map(chunk_tokens.__getitem__, unseen)))
+                in_answers.update(*map(chunk_tids.__getitem__, chunks))
             only = in_answers.difference(counts)
             answer_df.update(only)
             answer_only.append(array("i", sorted(only)))
