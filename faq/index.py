@@ -327,8 +327,9 @@ class Index:
             "surface_keys": _blob(self.surface.values()),
         }
         for lang in LANGS:
-            out[f"words_{lang}"] = _blob(self.lexicon.words[lang])
-            out[f"skeletons_{lang}"] = _blob(self.lexicon.skeletons[lang])
+            # sorted: the same index makes the same file, whatever the hash seed
+            out[f"words_{lang}"] = _blob(sorted(self.lexicon.words[lang]))
+            out[f"skeletons_{lang}"] = _blob(sorted(self.lexicon.skeletons[lang]))
         return out
 
     @classmethod
