@@ -94,6 +94,18 @@ def _strings(blob: np.ndarray) -> list[str]:
     return items
 
 
+def _interned(values: np.ndarray, objects: tuple[int, ...]) -> list[int]:
+    """``values`` as the shared int objects of ``objects`` (converted a slice at a time, so
+    no second list of millions of ints exists at once); ``IndexError`` if out of range."""
+    if len(values) and int(values.min()) < 0:
+        raise IndexError("a negative id")
+    out: list[int] = []
+    get = objects.__getitem__
+    for start in range(0, len(values), 1 << 16):
+        out.extend(map(get, values[start : start + (1 << 16)].tolist()))
+    return out
+
+
 def _ints(values: Iterable[int]) -> np.ndarray:
     return np.fromiter(values, dtype=np.int32)
 
@@ -344,19 +356,28 @@ class Index:
         stems = _strings(arrays["stems"])
         idf = tuple(arrays["idf"].tolist())
         post_offsets = arrays["post_offsets"].tolist()
-        entries, counts = arrays["post_entries"].tolist(), arrays["post_counts"].tolist()
+        post_entries, post_counts = arrays["post_entries"], arrays["post_counts"]
         if not len(keys) == len(stems) == len(idf) == len(post_offsets) - 1:
             raise ValueError("term arrays of different lengths")
-        if post_offsets[-1] != len(entries) or len(entries) != len(counts):
+        if post_offsets[-1] != len(post_entries) or len(post_entries) != len(post_counts):
             raise ValueError("postings do not add up")
+        # One int object per entry and per term, shared by every posting and unit (as in a
+        # build): millions of separate ints would cost ~150 MB more at 10,000 entries.
+        entry_objs = tuple(range(len(self.entry_ids)))
+        tid_objs = tuple(range(len(keys)))
+        entries = _interned(post_entries, entry_objs)
+        counts = post_counts.tolist()  # small: CPython shares them already
         postings = [
             dict(zip(entries[a:b], counts[a:b], strict=True)) for a, b in pairwise(post_offsets)
         ]
+        del entries, counts
         flat = array("i")
         flat.frombytes(arrays["answer_terms"].astype(np.int32).tobytes())
         answer_only = tuple(flat[a:b] for a, b in pairwise(arrays["answer_offsets"].tolist()))
-        unit_terms = arrays["unit_terms"].tolist()
+        del flat
+        unit_terms = _interned(arrays["unit_terms"], tid_objs)
         units = [tuple(unit_terms[a:b]) for a, b in pairwise(arrays["unit_offsets"].tolist())]
+        del unit_terms
         langs: tuple[str | None, ...] = (*LANGS, None)  # code -1 is None
         unit_langs = [langs[code] for code in arrays["unit_langs"].tolist()]
         unit_norm = tuple(arrays["unit_norm"].tolist())
@@ -368,7 +389,8 @@ class Index:
         ):
             raise ValueError("unit arrays of different lengths")
         skeletons = _strings(arrays["surface_skeletons"])
-        surface_keys = _strings(arrays["surface_keys"])
+        key_objs = dict(zip(keys, keys, strict=True))
+        surface_keys = [key_objs[k] for k in _strings(arrays["surface_keys"])]
         if len(skeletons) != len(surface_keys):
             raise ValueError("surface arrays of different lengths")
         self.lexicon = Lexicon()
