@@ -254,7 +254,7 @@ async def _serve(
     from bot.engine import load_matcher_for, running_core
 
     if matcher is None:
-        matcher = await load_matcher_for(settings.content_dir)
+        matcher = await load_matcher_for(settings.content_dir, settings.index_cache_dir)
     supervisor = Supervisor(down_after=settings.worker_down_seconds)
     running = _Running()
     # Built now, connected later: the engine connects on first use.

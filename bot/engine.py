@@ -482,11 +482,12 @@ async def running_core(
         await outbox.stop()
 
 
-async def load_matcher_for(content_dir: Any = None) -> Matcher:
-    """The matcher on ``content_dir`` (the bundled content by default), loaded off the loop."""
+async def load_matcher_for(content_dir: Any = None, cache_dir: Any = None) -> Matcher:
+    """The matcher on ``content_dir`` (the bundled content by default), loaded off the loop;
+    with ``cache_dir`` (``INDEX_CACHE_DIR``) its index is read from there when still valid."""
     from faq import load_matcher
 
-    return await asyncio.to_thread(load_matcher, content_dir)
+    return await asyncio.to_thread(load_matcher, content_dir, cache_dir=cache_dir)
 
 
 @contextlib.asynccontextmanager

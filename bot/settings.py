@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     content_dir: Path = DEFAULT_CONTENT_DIR
+    index_cache_dir: Path | None = Field(
+        default=DATA_DIR / "cache",
+        description="the FAQ index is kept here between restarts (rebuilt when the content "
+        "changes; faq.index_cache); empty: built at every start",
+    )
     log_json: bool = False
     log_level: str = "INFO"
 
@@ -95,6 +100,11 @@ class Settings(BaseSettings):
     desk_pseudonym_key: SecretStr | None = Field(
         default=None, description="key of the pseudonyms' hash (default: derived from the token)"
     )
+
+    @field_validator("index_cache_dir", mode="before")
+    @classmethod
+    def _empty_means_no_cache(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("desk_hours")
     @classmethod

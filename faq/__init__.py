@@ -1,6 +1,7 @@
 """The FAQ matcher: text in, ranked knowledge-base entries and a decision out.
 
-Pure and fast: no I/O besides loading the knowledge base (``faq.content``).
+Pure and fast: no I/O besides loading the knowledge base (``faq.content``) and, only when
+asked for with a directory, the index cache (``faq.index_cache``).
 """
 
 from faq.config import DEFAULT_CONFIG, MatcherConfig

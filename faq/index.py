@@ -13,14 +13,16 @@ closest known words by rapidfuzz (typos), all with a strength in (0, 1].
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, pairwise
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -61,17 +63,57 @@ def _unit_words(texts: list[str]) -> list[list[str]]:
     return [tokenize(p) for p in pieces]
 
 
-def _lang_at(by_lang: list[tuple[str, int, int]], i: int) -> str | None:
-    return next((lang for lang, start, stop in by_lang if start <= i < stop), None)
+_PLUS_ACROSS = re.compile(r"\d\s+\+")
 
 
-def _answer_words(text: str, chunks_read: dict[str, frozenset[str]]) -> set[str]:
-    """The distinct words of an answer. The text is normalised once and split at white space;
-    each distinct chunk (``**PESEL**,``) is tokenised once for the whole build."""
-    chunks = set(normalize(text.replace("\n", " "), bounded=False).split())
-    for chunk in chunks.difference(chunks_read):
-        chunks_read[chunk] = frozenset(tokenize(chunk))
-    return set().union(*map(chunks_read.__getitem__, chunks))
+def _answer_chunks(text: str) -> set[str]:
+    """The distinct white-space chunks of an answer, as written.
+
+    Normalisation is local to a chunk (case, Unicode forms, apostrophes, invisible and
+    control characters never cross white space), so a chunk's tokens are the same read
+    alone or in the text -- except ``800 +`` (``800 plus``), read with the whole text.
+    """
+    if "+" in text and _PLUS_ACROSS.search(text):
+        return set(normalize(text, bounded=False).split())
+    return set(text.split())
+
+
+def _blob(strings: Iterable[str]) -> np.ndarray:
+    """Strings as one NUL-joined UTF-8 byte array (a count of strings first)."""
+    items = list(strings)
+    data = "\x00".join(items).encode("utf-8")
+    return np.frombuffer(len(items).to_bytes(8, "little") + data, dtype=np.uint8)
+
+
+def _strings(blob: np.ndarray) -> list[str]:
+    raw = blob.tobytes()
+    count = int.from_bytes(raw[:8], "little")
+    items = raw[8:].decode("utf-8").split("\x00") if count else []
+    if len(items) != count:
+        raise ValueError(f"{len(items)} strings where {count} were written")
+    return items
+
+
+def _interned(values: np.ndarray, objects: tuple[int, ...]) -> list[int]:
+    """``values`` as the shared int objects of ``objects`` (converted a slice at a time, so
+    no second list of millions of ints exists at once); ``IndexError`` if out of range."""
+    if len(values) and int(values.min()) < 0:
+        raise IndexError("a negative id")
+    out: list[int] = []
+    get = objects.__getitem__
+    for start in range(0, len(values), 1 << 16):
+        out.extend(map(get, values[start : start + (1 << 16)].tolist()))
+    return out
+
+
+def _ints(values: Iterable[int]) -> np.ndarray:
+    return np.fromiter(values, dtype=np.int32)
+
+
+def _offsets(lengths: Iterable[int]) -> np.ndarray:
+    """Start of each row in a flat array, and the end of the last (CSR offsets)."""
+    out = np.zeros(1, dtype=np.int64)
+    return np.concatenate([out, np.cumsum(np.fromiter(lengths, dtype=np.int64))])
 
 
 class Lexicon:
@@ -122,7 +164,9 @@ class Index:
         token_tid: dict[str, int] = {}  # normalised word -> term id (each word read once)
 
         def learn(tokens: set[str]) -> None:
-            for token in tokens.difference(token_tid):
+            # In sorted order, not the set's: term ids (and the tie-breaks between equally
+            # strong readings that follow them) must not depend on the process's hash seed.
+            for token in sorted(tokens.difference(token_tid)):
                 key = term_of(token)
                 tid = term_ids.get(key)
                 if tid is None:
@@ -132,14 +176,21 @@ class Index:
                 surface.setdefault(skeleton(token), key)
 
         tid_of = token_tid.__getitem__
-        chunks_read: dict[str, frozenset[str]] = {}
+        # Answers are long and share most words: each distinct white-space chunk
+        # (``**PESEL**,``) is tokenised once for the whole build, and an answer is then the
+        # union of its chunks' term sets; a language's lexicon takes only the chunks it has
+        # not seen yet.
+        chunk_tokens: dict[str, frozenset[str]] = {}
+        chunk_tids: dict[str, frozenset[int]] = {}
+        lexicon_chunks: dict[str, set[str]] = {lang: set() for lang in LANGS}
         for e, entry in enumerate(kb.entries.values()):
             texts = [entry.title.get(lg) for lg in LANGS] + list(entry.aliases)
-            keywords = len(texts)
+            unit_lang: list[str | None] = [None] * len(texts)
             by_lang: list[tuple[str, int, int]] = []
             for lang, questions in entry.questions.items():
                 by_lang.append((lang, len(texts), len(texts) + len(questions)))
                 texts += questions
+                unit_lang += [lang] * len(questions)
             pieces = _unit_words(texts)
             learn(set().union(*pieces))
             for lang, start, stop in by_lang:
@@ -148,68 +199,107 @@ class Index:
             for i, ws in enumerate(pieces):
                 if ws:
                     units.append(tuple(dict.fromkeys(map(tid_of, ws))))
-                    unit_langs.append(None if i < keywords else _lang_at(by_lang, i))
+                    unit_langs.append(unit_lang[i])
             entry_units.append(range(first, len(units)))
             counts = Counter(chain.from_iterable(units[first:]))
             for term, count in counts.items():
                 strong[term][e] = count
             in_answers: set[int] = set()
             for lang in LANGS:
-                tokens = _answer_words(entry.answer.get(lang), chunks_read)
-                self.lexicon.add(lang, tokens)
-                learn(tokens)
-                in_answers.update(map(tid_of, tokens))
+                chunks = _answer_chunks(entry.answer.get(lang))
+                new_chunks = chunks.difference(chunk_tids)
+                if new_chunks:
+                    for chunk in new_chunks:
+                        chunk_tokens[chunk] = frozenset(words(chunk))
+                    learn(set().union(*map(chunk_tokens.__getitem__, new_chunks)))
+                    for chunk in new_chunks:
+                        chunk_tids[chunk] = frozenset(map(tid_of, chunk_tokens[chunk]))
+                unseen = chunks.difference(lexicon_chunks[lang])
+                if unseen:
+                    lexicon_chunks[lang].update(unseen)
+                    self.lexicon.add(lang, set().union(*map(chunk_tokens.__getitem__, unseen)))
+                in_answers.update(*map(chunk_tids.__getitem__, chunks))
             only = in_answers.difference(counts)
             answer_df.update(only)
             answer_only.append(array("i", sorted(only)))
 
+        n = len(self.entry_ids)
+        idf: list[float] = []
+        for tid in range(len(term_ids)):
+            df = len(strong[tid]) + config.answer_df_weight * answer_df[tid]
+            idf.append(math.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+        self._setup(
+            tuple(term_ids),
+            strong,
+            tuple(answer_only),
+            units,
+            unit_langs,
+            entry_units,
+            tuple(idf),
+            surface,
+        )
+
+    def _setup(
+        self,
+        keys: tuple[str, ...],
+        postings: list[dict[int, int]],
+        answer_only: tuple[array[int], ...],
+        units: list[tuple[int, ...]],
+        unit_langs: list[str | None],
+        entry_units: list[range],
+        idf: tuple[float, ...],
+        surface: Mapping[str, str],
+        stems: list[str] | None = None,
+        unit_norm: tuple[float, ...] | None = None,
+    ) -> None:
+        """Everything derived from what the build reads (shared by :meth:`from_arrays`)."""
+        config = self.config
         for lang, text in STOP_WORDS.items():
             self.lexicon.add(lang, words(text))
         self.lexicon.freeze()
         self.stop_keys = frozenset(term_of(t) for text in STOP_WORDS.values() for t in words(text))
 
         n = len(self.entry_ids)
-        self.term_ids = term_ids
-        self.keys: tuple[str, ...] = tuple(term_ids)
-        idf: list[float] = []
-        for tid in range(len(term_ids)):
-            df = len(strong[tid]) + config.answer_df_weight * answer_df[tid]
-            idf.append(math.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+        self.keys = keys
+        self.term_ids = {key: tid for tid, key in enumerate(keys)}
         self.max_idf = math.log(1.0 + (n - 0.5) / 1.5) if n > 1 else 1.0
-        self.idf = tuple(idf)
+        self.idf = idf
         self.term_weight = tuple(
             w * (config.stop_word_factor if key in self.stop_keys else 1.0)
-            for w, key in zip(idf, self.keys, strict=True)
+            for w, key in zip(idf, keys, strict=True)
         )
 
         # Entry postings: term -> {entry: units containing it} for questions/aliases/title
         # (``tf_factor[count]`` is the field factor), and per entry its answer-only terms.
         base, k = config.centrality_base, config.centrality_k
-        max_tf = max((max(row.values()) for row in strong if row), default=1)
+        max_tf = max((max(row.values()) for row in postings if row), default=1)
         self.tf_factor: tuple[float, ...] = tuple(
             base + (1 - base) * tf / (tf + k) for tf in range(max_tf + 1)
         )
-        self.postings: tuple[dict[int, int], ...] = tuple(strong)
-        self.answer_only: tuple[array[int], ...] = tuple(answer_only)
+        self.postings: tuple[dict[int, int], ...] = tuple(postings)
+        self.answer_only: tuple[array[int], ...] = answer_only
         self.units = tuple(units)
         self.unit_langs = tuple(unit_langs)
         self.unit_is_question = tuple(lang is not None for lang in unit_langs)
         """Questions are sentences; titles and aliases are keywords (scored differently)."""
-        tw = self.term_weight
-        weight_of = tw.__getitem__
-        self.unit_norm = tuple(sum(map(weight_of, tids)) or 1.0 for tids in units)
+        if unit_norm is None:
+            weight_of = self.term_weight.__getitem__
+            unit_norm = tuple(sum(map(weight_of, tids)) or 1.0 for tids in units)
+        self.unit_norm = unit_norm
         self.entry_units = tuple(entry_units)
 
         by_stem: dict[str, list[int]] = defaultdict(list)
-        for key, tid in term_ids.items():
-            by_stem[stem(key)].append(tid)
+        for tid, key_stem in enumerate(stems if stems is not None else map(stem, keys)):
+            by_stem[key_stem].append(tid)
         self.by_stem = {k: tuple(v) for k, v in by_stem.items()}
         """Heavy stem -> terms (``pesel``/``pesela``, ``otrimat``/``otrimav``: one word)."""
         by_prefix: dict[str, list[str]] = defaultdict(list)
-        for key in self.keys:
+        for key in keys:
             if len(key) >= 4 and not key.isdigit():
                 by_prefix[key[:4]].append(key)
         self.by_prefix = {p: tuple(v) for p, v in by_prefix.items()}
+        self.surface = surface
+        """Skeleton -> key of every known word, in the order first read (fuzzy vocabulary)."""
         buckets: dict[str, list[str]] = defaultdict(list)
         for skel in surface:
             if len(skel) >= 4:
@@ -220,6 +310,106 @@ class Index:
             for first, skels in buckets.items()
         }
         self.resolve = lru_cache(maxsize=50_000)(self._resolve)
+
+    # --- a plain, pickle-free form for an on-disk cache (faq.index_cache) -----------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The index as flat numpy arrays: what :meth:`from_arrays` needs, nothing derived
+        that is cheap to derive again. Strings are NUL-joined UTF-8."""
+        postings = self.postings
+        counts = [len(row) for row in postings]
+        out: dict[str, np.ndarray] = {
+            "entry_ids": _blob(self.entry_ids),
+            "keys": _blob(self.keys),
+            "stems": _blob(map(stem, self.keys)),
+            "idf": np.asarray(self.idf, dtype=np.float64),
+            "post_offsets": _offsets(counts),
+            "post_entries": _ints(chain.from_iterable(postings)),
+            "post_counts": _ints(chain.from_iterable(row.values() for row in postings)),
+            "answer_offsets": _offsets(map(len, self.answer_only)),
+            "answer_terms": _ints(chain.from_iterable(self.answer_only)),
+            "unit_offsets": _offsets(map(len, self.units)),
+            "unit_terms": _ints(chain.from_iterable(self.units)),
+            "unit_langs": np.asarray(
+                [-1 if lg is None else LANGS.index(lg) for lg in self.unit_langs], dtype=np.int8
+            ),
+            "unit_norm": np.asarray(self.unit_norm, dtype=np.float64),
+            "entry_unit_offsets": _offsets(len(r) for r in self.entry_units),
+            "surface_skeletons": _blob(self.surface),
+            "surface_keys": _blob(self.surface.values()),
+        }
+        for lang in LANGS:
+            # sorted: the same index makes the same file, whatever the hash seed
+            out[f"words_{lang}"] = _blob(sorted(self.lexicon.words[lang]))
+            out[f"skeletons_{lang}"] = _blob(sorted(self.lexicon.skeletons[lang]))
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], config: MatcherConfig) -> Index:
+        """The index :meth:`to_arrays` wrote (raises ``ValueError``/``KeyError`` on arrays
+        that do not fit together: the cache treats that as a corrupt file)."""
+        self = cls.__new__(cls)
+        self.config = config
+        self.entry_ids = tuple(_strings(arrays["entry_ids"]))
+        self.entry_number = {entry_id: e for e, entry_id in enumerate(self.entry_ids)}
+        keys = tuple(_strings(arrays["keys"]))
+        stems = _strings(arrays["stems"])
+        idf = tuple(arrays["idf"].tolist())
+        post_offsets = arrays["post_offsets"].tolist()
+        post_entries, post_counts = arrays["post_entries"], arrays["post_counts"]
+        if not len(keys) == len(stems) == len(idf) == len(post_offsets) - 1:
+            raise ValueError("term arrays of different lengths")
+        if post_offsets[-1] != len(post_entries) or len(post_entries) != len(post_counts):
+            raise ValueError("postings do not add up")
+        # One int object per entry and per term, shared by every posting and unit (as in a
+        # build): millions of separate ints would cost ~150 MB more at 10,000 entries.
+        entry_objs = tuple(range(len(self.entry_ids)))
+        tid_objs = tuple(range(len(keys)))
+        entries = _interned(post_entries, entry_objs)
+        counts = post_counts.tolist()  # small: CPython shares them already
+        postings = [
+            dict(zip(entries[a:b], counts[a:b], strict=True)) for a, b in pairwise(post_offsets)
+        ]
+        del entries, counts
+        flat = array("i")
+        flat.frombytes(arrays["answer_terms"].astype(np.int32).tobytes())
+        answer_only = tuple(flat[a:b] for a, b in pairwise(arrays["answer_offsets"].tolist()))
+        del flat
+        unit_terms = _interned(arrays["unit_terms"], tid_objs)
+        units = [tuple(unit_terms[a:b]) for a, b in pairwise(arrays["unit_offsets"].tolist())]
+        del unit_terms
+        langs: tuple[str | None, ...] = (*LANGS, None)  # code -1 is None
+        unit_langs = [langs[code] for code in arrays["unit_langs"].tolist()]
+        unit_norm = tuple(arrays["unit_norm"].tolist())
+        entry_units = [range(a, b) for a, b in pairwise(arrays["entry_unit_offsets"].tolist())]
+        if (
+            not len(units) == len(unit_langs) == len(unit_norm)
+            or len(entry_units) != len(self.entry_ids)
+            or len(answer_only) != len(self.entry_ids)
+        ):
+            raise ValueError("unit arrays of different lengths")
+        skeletons = _strings(arrays["surface_skeletons"])
+        key_objs = dict(zip(keys, keys, strict=True))
+        surface_keys = [key_objs[k] for k in _strings(arrays["surface_keys"])]
+        if len(skeletons) != len(surface_keys):
+            raise ValueError("surface arrays of different lengths")
+        self.lexicon = Lexicon()
+        for lang in LANGS:
+            self.lexicon.words[lang] = set(_strings(arrays[f"words_{lang}"]))
+            self.lexicon.skeletons[lang] = set(_strings(arrays[f"skeletons_{lang}"]))
+        self._setup(
+            keys,
+            postings,
+            answer_only,
+            units,
+            unit_langs,
+            entry_units,
+            idf,
+            dict(zip(skeletons, surface_keys, strict=True)),
+            stems,
+            unit_norm,
+        )
+        return self
 
     def in_answer_only(self, tid: int, e: int) -> bool:
         """Whether entry ``e`` has term ``tid`` in its answer but not in its questions."""

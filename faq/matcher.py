@@ -100,12 +100,15 @@ class Matcher:
         kb: KnowledgeBase,
         config: MatcherConfig = DEFAULT_CONFIG,
         semantic: SemanticIndex | None = None,
+        index: Index | None = None,
     ) -> None:
+        """``index``: the index of ``kb`` under ``config`` when the caller has it already
+        (:func:`faq.index_cache.cached_index`); built here otherwise."""
         self.kb = kb
         self.config = config
         self.semantic = semantic
         """Optional meaning reader (:mod:`faq.semantic`) blended into the lexical scores."""
-        self.index = Index(kb, config)
+        self.index = index if index is not None else Index(kb, config)
         self.intents = IntentDetector()
         # Layout repair knows danger words (their skeletons); only a word with letters of
         # one language (і, ы ...) that the knowledge base does not give to another language
@@ -402,8 +405,20 @@ def build_matcher(kb: KnowledgeBase, config: MatcherConfig = DEFAULT_CONFIG) -> 
 
 
 def load_matcher(
-    content_dir: Path | str | None = None, config: MatcherConfig = DEFAULT_CONFIG
+    content_dir: Path | str | None = None,
+    config: MatcherConfig = DEFAULT_CONFIG,
+    cache_dir: Path | str | None = None,
 ) -> Matcher:
-    """Load the knowledge base (``faq.content.DEFAULT_CONTENT_DIR`` by default) and index it."""
+    """Load the knowledge base (``faq.content.DEFAULT_CONTENT_DIR`` by default) and index it.
+
+    With ``cache_dir``, the index is read from there when it was built for this content,
+    settings and code, and stored there otherwise (:mod:`faq.index_cache`); matching is the
+    same either way. Without it nothing but the content is read.
+    """
     kb = load_knowledge_base(content_dir)
-    return Matcher(kb, config, load_semantic(kb) if config.semantic else None)
+    index = None
+    if cache_dir is not None:
+        from faq.index_cache import cached_index
+
+        index = cached_index(kb, config, cache_dir)
+    return Matcher(kb, config, load_semantic(kb) if config.semantic else None, index)
