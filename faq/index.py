@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 from faq.config import MatcherConfig
 from faq.content import KnowledgeBase
 from faq.languages import LANGS
-from faq.lexicon import STOP_WORDS
+from faq.lexicon import FRAMING_WORDS, STOP_WORDS
 from faq.text import normalize, skeleton, stem, term_of, tokenize, words
 
 
@@ -163,10 +163,13 @@ class Index:
             answer_df.update(only)
             answer_only.append(array("i", sorted(only)))
 
-        for lang, text in STOP_WORDS.items():
+        function_words = {lang: STOP_WORDS[lang] + FRAMING_WORDS.get(lang, "") for lang in LANGS}
+        for lang, text in function_words.items():
             self.lexicon.add(lang, words(text))
         self.lexicon.freeze()
-        self.stop_keys = frozenset(term_of(t) for text in STOP_WORDS.values() for t in words(text))
+        self.stop_keys = frozenset(
+            term_of(t) for text in function_words.values() for t in words(text)
+        )
 
         n = len(self.entry_ids)
         self.term_ids = term_ids
