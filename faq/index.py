@@ -170,6 +170,21 @@ class Index:
         self.stop_keys = frozenset(
             term_of(t) for text in function_words.values() for t in words(text)
         )
+        # A name one entry goes by may share its key with a function word ("Diia"/"Дія" and
+        # "да"): as that name it is no function word. Only names of one entry, 3+ letters.
+        surfaces = {t for text in function_words.values() for t in words(text)}
+        owners: dict[str, set[int]] = defaultdict(set)
+        for e, entry in enumerate(kb.entries.values()):
+            for text in [*(entry.title.get(lg) for lg in LANGS), *entry.aliases]:
+                for token in words(text):
+                    if len(token) >= 3 and token not in surfaces:
+                        owners[token].add(e)
+        self.named = frozenset(
+            token
+            for token, entries in owners.items()
+            if len(entries) == 1 and term_of(token) in self.stop_keys
+        )
+        """Surface words that name an entry although their key is a function word's."""
 
         n = len(self.entry_ids)
         self.term_ids = term_ids
@@ -246,7 +261,7 @@ class Index:
         """Read one normalised message word against the index (see the module docstring)."""
         cfg = self.config
         key = term_of(token)
-        stop = key in self.stop_keys
+        stop = key in self.stop_keys and token not in self.named
         found: dict[int, float] = {}
         tid = self.term_ids.get(key)
         if tid is not None:
