@@ -29,7 +29,7 @@ from rapidfuzz.distance import OSA
 from faq.config import MatcherConfig
 from faq.content import KnowledgeBase
 from faq.languages import LANGS
-from faq.lexicon import STOP_WORDS
+from faq.lexicon import FRAMING_WORDS, STOP_WORDS
 from faq.text import normalize, skeleton, stem, term_of, tokenize, words
 
 
@@ -138,6 +138,24 @@ class Lexicon:
         self.all_skeletons = frozenset().union(*self.skeletons.values())
 
 
+#: Function words per language: the stop words and the frame of a formal question.
+FUNCTION_WORDS = {lang: STOP_WORDS[lang] + FRAMING_WORDS.get(lang, "") for lang in LANGS}
+
+
+def _names_of_one_entry(kb: KnowledgeBase) -> frozenset[str]:
+    """Words of 3+ letters in exactly one entry's titles and aliases that are not function
+    words themselves. Such a name may share its key with a function word ("Diia"/"Дія" and
+    "да"): as that name it is no function word (``Index.named`` keeps those that do)."""
+    surfaces = {t for text in FUNCTION_WORDS.values() for t in words(text)}
+    owners: dict[str, set[int]] = defaultdict(set)
+    for e, entry in enumerate(kb.entries.values()):
+        for text in [*(entry.title.get(lg) for lg in LANGS), *entry.aliases]:
+            for token in words(text):
+                if len(token) >= 3 and token not in surfaces:
+                    owners[token].add(e)
+    return frozenset(token for token, entries in owners.items() if len(entries) == 1)
+
+
 class Index:
     """Inverted index over entries (candidate generation) and units (reranking).
 
@@ -237,6 +255,7 @@ class Index:
             entry_units,
             tuple(idf),
             surface,
+            named=_names_of_one_entry(kb),
         )
 
     def _setup(
@@ -251,13 +270,19 @@ class Index:
         surface: Mapping[str, str],
         stems: list[str] | None = None,
         unit_norm: tuple[float, ...] | None = None,
+        *,
+        named: frozenset[str],
     ) -> None:
         """Everything derived from what the build reads (shared by :meth:`from_arrays`)."""
         config = self.config
-        for lang, text in STOP_WORDS.items():
+        for lang, text in FUNCTION_WORDS.items():
             self.lexicon.add(lang, words(text))
         self.lexicon.freeze()
-        self.stop_keys = frozenset(term_of(t) for text in STOP_WORDS.values() for t in words(text))
+        self.stop_keys = frozenset(
+            term_of(t) for text in FUNCTION_WORDS.values() for t in words(text)
+        )
+        self.named = frozenset(token for token in named if term_of(token) in self.stop_keys)
+        """Surface words that name an entry although their key is a function word's."""
 
         n = len(self.entry_ids)
         self.keys = keys
@@ -337,6 +362,7 @@ class Index:
             "entry_unit_offsets": _offsets(len(r) for r in self.entry_units),
             "surface_skeletons": _blob(self.surface),
             "surface_keys": _blob(self.surface.values()),
+            "named": _blob(sorted(self.named)),
         }
         for lang in LANGS:
             # sorted: the same index makes the same file, whatever the hash seed
@@ -408,6 +434,7 @@ class Index:
             dict(zip(skeletons, surface_keys, strict=True)),
             stems,
             unit_norm,
+            named=frozenset(_strings(arrays["named"])),
         )
         return self
 
@@ -433,7 +460,7 @@ class Index:
         """Read one normalised message word against the index (see the module docstring)."""
         cfg = self.config
         key = term_of(token)
-        stop = key in self.stop_keys
+        stop = key in self.stop_keys and token not in self.named
         found: dict[int, float] = {}
         tid = self.term_ids.get(key)
         if tid is not None:

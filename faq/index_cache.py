@@ -44,7 +44,7 @@ from faq.languages import LANGS
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the names of one entry (Index.named)
 """Bump when :meth:`Index.to_arrays` changes shape."""
 
 _SEP = "\x1f"

@@ -64,6 +64,35 @@ STOP_WORDS: dict[str, str] = {
 }
 """Function words, question words, pronouns, politeness: they carry little weight."""
 
+FRAMING_WORDS: dict[str, str] = {
+    "uk": """
+        важливо важливе варто дізнатися враховувати врахувати слід необхідно
+        відбувається проходить виглядає процедура процедури процедуру процедурі особливості
+        нюанси алгоритм покроково інструкція детально пояснюємо розповідаємо
+        актуальні актуально основні
+        """,
+    "ru": """
+        важно важное узнать учитывать учесть следует необходимо
+        происходит проходит выглядит процедура процедуры процедуру процедуре особенности
+        нюансы алгоритм пошагово инструкция подробно объясняем рассказываем
+        актуальные актуально основные
+        """,
+    "pl": """
+        ważne ważny warto dowiedzieć uwzględnić należy należało niezbędne
+        odbywa przebiega wygląda procedura procedury procedurę procedurze szczegóły
+        niuanse algorytm poradnik przewodnik wskazówki aktualne najważniejsze ogólne
+        """,
+    "en": """
+        important consider necessary essential happens
+        procedure procedures process overview guide tips details explained explain
+        current key general
+        """,
+}
+"""How guides and formal questions frame a question ("що важливо знати", "jak wygląda
+procedura", "what you should know"): the frame, not the need. Read as function words by the
+matcher only (not by the intent detector), so a long, formal question is not diluted by
+words no entry is about (issue 17)."""
+
 GREETING_WORDS = """
     привіт привітик вітаю добрий доброго день дня вечір вечора ранок ранку здоровенькі були
     hello hi hey hallo hiya good morning afternoon evening

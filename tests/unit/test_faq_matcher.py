@@ -56,6 +56,41 @@ def test_finds_the_entry(matcher: Matcher, text: str, entry: str) -> None:
     assert best(matcher, text) == entry
 
 
+@pytest.mark.parametrize(
+    ("bare", "framed"),
+    [
+        (
+            "як записатись до сімейного лікаря",
+            "Як записатись до сімейного лікаря: що важливо врахувати?",
+        ),
+        ("jak zapisać się do lekarza", "Jak zapisać się do lekarza – jak wygląda procedura?"),
+        (
+            "how do i open a bank account",
+            "How do I open a bank account: an overview of the procedure",
+        ),
+    ],
+)
+def test_a_guides_framing_does_not_dilute_the_question(
+    matcher: Matcher, bare: str, framed: str
+) -> None:
+    """Guide headings wrap the need in a frame ("що важливо врахувати", "jak wygląda
+    procedura"): the frame words are function words, so the framed question scores as the
+    bare one does instead of sinking under words no entry is about."""
+    plain, wrapped = matcher.match(bare), matcher.match(framed)
+    assert wrapped.candidates[0].entry_id == plain.candidates[0].entry_id
+    assert wrapped.candidates[0].score >= plain.candidates[0].score - 0.05
+
+
+def test_framing_words_leave_the_needs_alone(matcher: Matcher) -> None:
+    """Words that look like framing but name a need stay content words: the cost ("сколько
+    стоит"), knowing a language ("не знає польської"), an account, learning."""
+    resolve = matcher.index.resolve
+    for word in ("стоит", "знає", "know", "account", "learn", "коштує"):
+        assert not resolve(word).stop, word
+    for word in ("важливо", "procedura", "procedure", "нюансы"):
+        assert resolve(word).stop, word
+
+
 def test_a_clear_question_is_answered(matcher: Matcher) -> None:
     result = matcher.match("як зробити мельдунек")
     assert result.decision == "answer"

@@ -47,3 +47,14 @@ def test_obvious_queries(matcher: Matcher, text: str, entry: str) -> None:
     assert result.decision in ("answer", "clarify")
     if result.decision == "clarify":
         assert entry in result.offered
+
+
+def test_an_entrys_name_is_not_read_as_a_function_word(matcher: Matcher) -> None:
+    """The names "Diia"/"Дія" share their key with Russian "да": as the name of an entry they
+    still count ("Дия ПЛ" finds the Diia.pl entry), while "да" itself stays a function word."""
+    resolve = matcher.index.resolve
+    for name in ("diia", "дія", "дия"):
+        assert not resolve(name).stop, name
+    assert resolve("да").stop
+    offered = [c.entry_id for c in matcher.match("дия пл").candidates[:3]]
+    assert "diia-card" in offered

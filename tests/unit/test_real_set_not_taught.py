@@ -1,5 +1,6 @@
-"""The real-question set measures, it does not teach: none of its questions (nor the shared
-dev set's sentences) may appear among the knowledge base's questions or aliases."""
+"""The real-question sets (development and held out) measure, they do not teach: none of their
+questions (nor the shared dev set's sentences) may appear among the knowledge base's questions
+or aliases."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ def _norm(text: str) -> str:
 
 
 def test_no_evaluation_message_is_copied_into_content() -> None:
-    sets = [ROOT / "data" / "real_dev.jsonl", ROOT.parent.parent / "shared" / "eval" / "dev.jsonl"]
+    sets = [
+        ROOT / "data" / "real_dev.jsonl",
+        ROOT / "data" / "real_heldout.jsonl",
+        ROOT.parent.parent / "shared" / "eval" / "dev.jsonl",
+    ]
     messages = {
         _norm(json.loads(line)["text"])
         for path in sets
