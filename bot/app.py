@@ -14,8 +14,9 @@ the HTTP server nor Viber → run until SIGINT/SIGTERM.
 
 Every background loop runs under one :class:`~bot.supervisor.Supervisor` (the Telegram poller,
 the outbox, housekeeping, retention, announcements, the desk's reminder, group check and
-topic sync, the gauges, Viber's webhook registration, the messengers' start-up): a failure is logged, counted and restarted with backoff, and
-``/readyz`` names a worker down longer than ``WORKER_DOWN_SECONDS``.
+topic sync, the gauges, Viber's webhook registration, the messengers' start-up): a failure is
+logged, counted and restarted with backoff, and ``/readyz`` names a worker down longer than
+``WORKER_DOWN_SECONDS``.
 
 Shutdown, within 10 s even mid-burst, in that order: stop taking updates (the batch in hand is
 committed and confirmed), stop the HTTP server, let the outbox deliver what is due for a
