@@ -70,7 +70,7 @@ class AnnouncementWorker:
         if supervisor is not None:
             supervisor.every(
                 "announcements",
-                lambda: self.busy_interval if self._busy else self.idle_interval,
+                self._pause,
                 self._round,
                 dependency=DATABASE,
                 wake=self._wakeup,
@@ -81,6 +81,9 @@ class AnnouncementWorker:
     async def _round(self) -> None:
         self._busy = False  # a failed round waits as long as an idle one
         self._busy = await self.run_once() > 0 or await self._sending()
+
+    def _pause(self) -> float:
+        return self.busy_interval if self._busy else self.idle_interval
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -94,9 +97,8 @@ class AnnouncementWorker:
 
     async def _run(self) -> None:
         while True:
-            busy = False
             try:
-                busy = await self.run_once() > 0 or await self._sending()
+                await self._round()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -104,9 +106,7 @@ class AnnouncementWorker:
                     log.exception("announcements: feeding round failed; retrying")
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wakeup.wait(), self.busy_interval if busy else self.idle_interval
-                )
+                await asyncio.wait_for(self._wakeup.wait(), self._pause())
 
     async def _sending(self) -> bool:
         async with self.db.read() as uow:

@@ -273,16 +273,15 @@ class TopicSync:
         while True:
             self._wakeup.clear()
             try:
-                pause = await self.run_once()
+                await self._round()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 if not DATABASE.failed(exc):  # an outage is logged once, by the dependency
                     log.exception("desk: topic-sync round failed; retrying")
-                pause = self.poll_interval
-            if pause > 0:
+            if self._pause > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), pause)
+                    await asyncio.wait_for(self._wakeup.wait(), self._pause)
 
     async def run_once(self) -> float:
         """Carry out the next fair batch; returns how long to wait before looking again (0:
