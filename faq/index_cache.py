@@ -19,7 +19,9 @@ A file that is missing, unreadable, corrupt or made for another key is rebuilt (
 line says why) and replaced atomically: written to a temporary file in the same directory,
 then renamed over the old one, so a reader sees the old file or the new one, never half of
 one. Two processes starting at once both build and both rename; the files are identical.
-A cache that cannot be written (read-only disk) only costs the next start the build.
+A cache that cannot be written (read-only disk) only costs the next start the build. A
+temporary file a killed process left behind is removed by the next write once it is an
+hour old (younger ones may be another process's write in progress).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 import zipfile
 from functools import lru_cache
 from importlib import metadata
@@ -48,6 +51,9 @@ FORMAT_VERSION = 2  # 2: the names of one entry (Index.named)
 """Bump when :meth:`Index.to_arrays` changes shape."""
 
 _SEP = "\x1f"
+
+STALE_TEMPORARY_SECONDS = 3600.0
+"""A temporary cache file this old was left by a process that died writing it."""
 
 
 @lru_cache(maxsize=1)
@@ -119,6 +125,7 @@ def write_index(path: Path, key: str, index: Index) -> bool:
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, allow_pickle=False, **arrays)
@@ -134,6 +141,16 @@ def write_index(path: Path, key: str, index: Index) -> bool:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    """Delete the cache's temporary files that no live write can still own."""
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for leftover in directory.glob("faq-index-*.npz.*.tmp"):
+        with contextlib.suppress(OSError):  # gone already, or not ours to delete
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+                log.info("faq index cache: removed %s, left by an interrupted write", leftover)
 
 
 def cached_index(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -197,3 +198,26 @@ def test_an_unwritable_cache_directory_only_costs_the_build(
         matcher = load_matcher(content, cache_dir=blocker / "cache")
     assert "cannot write" in caplog.text
     assert matcher.match("як отримати песель") == load_matcher(content).match("як отримати песель")
+
+
+def test_a_killed_writers_temporary_file_is_removed_but_a_live_one_is_kept(
+    tmp_path: Path,
+) -> None:
+    kb = load_knowledge_base(write_kb(tmp_path / "kb"))
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    target = cache_file(cache_dir, str(kb.directory.resolve()))
+    stale = cache_dir / f"{target.name}.k1ll3d.tmp"
+    live = cache_dir / f"{target.name}.wr1t1ng.tmp"
+    other = cache_dir / "notes.tmp"  # not the cache's: never touched
+    for path in (stale, live, other):
+        path.write_bytes(b"half an archive")
+    hours_ago = live.stat().st_mtime - 2 * index_cache.STALE_TEMPORARY_SECONDS
+    os.utime(stale, (hours_ago, hours_ago))
+    os.utime(other, (hours_ago, hours_ago))
+
+    cached_index(kb, DEFAULT_CONFIG, cache_dir)
+
+    assert sorted(p.name for p in cache_dir.iterdir()) == sorted(
+        [target.name, live.name, other.name]
+    )
