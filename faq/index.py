@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, pairwise
+from itertools import chain, pairwise, repeat
 
 import numpy as np
 from rapidfuzz import process
@@ -110,6 +110,19 @@ def _ints(values: Iterable[int]) -> np.ndarray:
     return np.fromiter(values, dtype=np.int32)
 
 
+def _postings(
+    offsets: list[int], entries: np.ndarray, counts: np.ndarray, n_entries: int
+) -> list[dict[int, int]]:
+    """Term -> {entry: count} dicts from flat arrays (row ``t`` is ``offsets[t]:[t + 1]``).
+
+    One int object per entry, shared by every posting (as a loop would): millions of
+    separate ints would cost ~150 MB more at 10,000 entries.
+    """
+    shared = _interned(entries, tuple(range(n_entries)))
+    small = counts.tolist()  # small: CPython shares them already
+    return [dict(zip(shared[a:b], small[a:b], strict=True)) for a, b in pairwise(offsets)]
+
+
 def _offsets(lengths: Iterable[int]) -> np.ndarray:
     """Start of each row in a flat array, and the end of the last (CSR offsets)."""
     out = np.zeros(1, dtype=np.int64)
@@ -142,18 +155,9 @@ class Lexicon:
 FUNCTION_WORDS = {lang: STOP_WORDS[lang] + FRAMING_WORDS.get(lang, "") for lang in LANGS}
 
 
-def _names_of_one_entry(kb: KnowledgeBase) -> frozenset[str]:
-    """Words of 3+ letters in exactly one entry's titles and aliases that are not function
-    words themselves. Such a name may share its key with a function word ("Diia"/"Дія" and
-    "да"): as that name it is no function word (``Index.named`` keeps those that do)."""
-    surfaces = {t for text in FUNCTION_WORDS.values() for t in words(text)}
-    owners: dict[str, set[int]] = defaultdict(set)
-    for e, entry in enumerate(kb.entries.values()):
-        for text in [*(entry.title.get(lg) for lg in LANGS), *entry.aliases]:
-            for token in words(text):
-                if len(token) >= 3 and token not in surfaces:
-                    owners[token].add(e)
-    return frozenset(token for token, entries in owners.items() if len(entries) == 1)
+#: The surface function words, and their index terms.
+_FUNCTION_SURFACES = frozenset(t for text in FUNCTION_WORDS.values() for t in words(text))
+_FUNCTION_TERMS = frozenset(map(term_of, _FUNCTION_SURFACES))
 
 
 class Index:
@@ -172,7 +176,10 @@ class Index:
         self.entry_number = {entry_id: e for e, entry_id in enumerate(self.entry_ids)}
         self.lexicon = Lexicon()
         term_ids: dict[str, int] = {}
-        strong: list[dict[int, int]] = []  # term -> {entry: units containing it}
+        # Postings (term -> {entry: units containing it}) as flat (term, entry, count)
+        # columns, grouped by term once at the end: three C-level appends per entry instead
+        # of a dict store per (term, entry).
+        post_terms, post_entries, post_counts = array("i"), array("i"), array("i")
         answer_df: Counter[int] = Counter()  # term -> entries with it only in the answer
         answer_only: list[array[int]] = []  # entry -> its answer-only terms, ascending
         units: list[tuple[int, ...]] = []
@@ -180,6 +187,11 @@ class Index:
         entry_units: list[range] = []
         surface: dict[str, str] = {}  # skeleton -> key (fuzzy correction vocabulary)
         token_tid: dict[str, int] = {}  # normalised word -> term id (each word read once)
+        # Words of 3+ letters in the titles and aliases of exactly one entry that are not
+        # function words but share a function word's key ("Diia"/"Дія" and "да"): as that
+        # name such a word is no function word (``Index.named``).
+        function_like: set[str] = set()  # words whose term is a function word's
+        name_owners: dict[str, set[int]] = defaultdict(set)
 
         def learn(tokens: set[str]) -> None:
             # In sorted order, not the set's: term ids (and the tie-breaks between equally
@@ -189,9 +201,10 @@ class Index:
                 tid = term_ids.get(key)
                 if tid is None:
                     tid = term_ids[key] = len(term_ids)
-                    strong.append({})
                 token_tid[token] = tid
                 surface.setdefault(skeleton(token), key)
+                if key in _FUNCTION_TERMS and len(token) >= 3:
+                    function_like.add(token)
 
         tid_of = token_tid.__getitem__
         # Answers are long and share most words: each distinct white-space chunk
@@ -203,6 +216,7 @@ class Index:
         lexicon_chunks: dict[str, set[str]] = {lang: set() for lang in LANGS}
         for e, entry in enumerate(kb.entries.values()):
             texts = [entry.title.get(lg) for lg in LANGS] + list(entry.aliases)
+            heads = len(texts)
             unit_lang: list[str | None] = [None] * len(texts)
             by_lang: list[tuple[str, int, int]] = []
             for lang, questions in entry.questions.items():
@@ -211,6 +225,9 @@ class Index:
                 unit_lang += [lang] * len(questions)
             pieces = _unit_words(texts)
             learn(set().union(*pieces))
+            heads_words = function_like.intersection(chain.from_iterable(pieces[:heads]))
+            for token in heads_words - _FUNCTION_SURFACES:
+                name_owners[token].add(e)
             for lang, start, stop in by_lang:
                 self.lexicon.add(lang, set().union(*pieces[start:stop]))
             first = len(units)
@@ -220,8 +237,9 @@ class Index:
                     unit_langs.append(unit_lang[i])
             entry_units.append(range(first, len(units)))
             counts = Counter(chain.from_iterable(units[first:]))
-            for term, count in counts.items():
-                strong[term][e] = count
+            post_terms.extend(counts)
+            post_counts.extend(counts.values())
+            post_entries.extend(repeat(e, len(counts)))
             in_answers: set[int] = set()
             for lang in LANGS:
                 chunks = _answer_chunks(entry.answer.get(lang))
@@ -242,6 +260,16 @@ class Index:
             answer_only.append(array("i", sorted(only)))
 
         n = len(self.entry_ids)
+        terms = np.frombuffer(post_terms, dtype=np.int32)
+        by_term = np.argsort(terms, kind="stable")  # within a term, entries stay in order
+        post_offsets = np.searchsorted(terms[by_term], np.arange(len(term_ids) + 1)).tolist()
+        strong = _postings(
+            post_offsets,
+            np.frombuffer(post_entries, dtype=np.int32)[by_term],
+            np.frombuffer(post_counts, dtype=np.int32)[by_term],
+            n,
+        )
+        del terms, by_term, post_terms, post_entries, post_counts
         idf: list[float] = []
         for tid in range(len(term_ids)):
             df = len(strong[tid]) + config.answer_df_weight * answer_df[tid]
@@ -255,7 +283,7 @@ class Index:
             entry_units,
             tuple(idf),
             surface,
-            named=_names_of_one_entry(kb),
+            named=frozenset(t for t, owners in name_owners.items() if len(owners) == 1),
         )
 
     def _setup(
@@ -278,9 +306,7 @@ class Index:
         for lang, text in FUNCTION_WORDS.items():
             self.lexicon.add(lang, words(text))
         self.lexicon.freeze()
-        self.stop_keys = frozenset(
-            term_of(t) for text in FUNCTION_WORDS.values() for t in words(text)
-        )
+        self.stop_keys = _FUNCTION_TERMS
         self.named = frozenset(token for token in named if term_of(token) in self.stop_keys)
         """Surface words that name an entry although their key is a function word's."""
 
@@ -389,14 +415,8 @@ class Index:
             raise ValueError("postings do not add up")
         # One int object per entry and per term, shared by every posting and unit (as in a
         # build): millions of separate ints would cost ~150 MB more at 10,000 entries.
-        entry_objs = tuple(range(len(self.entry_ids)))
         tid_objs = tuple(range(len(keys)))
-        entries = _interned(post_entries, entry_objs)
-        counts = post_counts.tolist()  # small: CPython shares them already
-        postings = [
-            dict(zip(entries[a:b], counts[a:b], strict=True)) for a, b in pairwise(post_offsets)
-        ]
-        del entries, counts
+        postings = _postings(post_offsets, post_entries, post_counts, len(self.entry_ids))
         flat = array("i")
         flat.frombytes(arrays["answer_terms"].astype(np.int32).tobytes())
         answer_only = tuple(flat[a:b] for a, b in pairwise(arrays["answer_offsets"].tolist()))
