@@ -1,7 +1,7 @@
 """Calibrate the decision thresholds of :class:`faq.config.MatcherConfig` on a labelled set.
 
-    .venv/bin/python -m faq.calibrate ../shared/eval/dev.jsonl [--dir content] [--folds 5]
-                                      [--set k=v ...]
+    .venv/bin/python -m faq.calibrate ../shared/eval/dev.jsonl [more.jsonl ...] [--dir content]
+                                      [--folds 5] [--set k=v ...]
 
 Three zones (:meth:`faq.matcher.Matcher._decide`): *answer* (best score >= ``answer_min``
 and at least ``answer_margin`` ahead of the runner-up), *clarify* -- the unsure middle, "Maybe
@@ -17,6 +17,11 @@ keep, each with one message to spare (an unseen set differs a little):
 it keeps the one with the most utility -- right answers, plus 0.6 for each right entry
 offered, minus three per wrong answer and 0.3 per out-of-scope offer -- breaking ties towards
 the middle of the best plateau (not a knife edge).
+
+A second step, from the configured thresholds, sweeps the bar of *long* messages
+(``long_message_tokens`` words or more: ``long_answer_min``, ``long_answer_margin``, never
+below the short bar), holding confident-wrong under its limit on each labelled set given on
+its own: long, formal real questions must not hide behind a set of short phone messages.
 
 ``--folds K`` also cross-validates the choice: the thresholds are chosen on K-1 parts of the
 set and scored on the part left out, K times; the held-out figures are what to expect on an
@@ -36,13 +41,15 @@ from dataclasses import dataclass
 from faq.config import DEFAULT_CONFIG, MatcherConfig
 from faq.content import load_knowledge_base
 from faq.evaluate import Example, read_examples
-from faq.matcher import Matcher
+from faq.matcher import Matcher, answer_bar
 from faq.semantic import load_semantic
 
 MAX_CONFIDENT_WRONG = 0.02
 MAX_OOS_ANSWERED = 0.05
 MAX_OOS_OFFERED = 0.15
 SAFETY_MESSAGES = 1
+LONG_TOKENS = (6, 12)
+"""The lengths (in words) the second step tries as the start of a long message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,10 @@ class Scored:
     intent_handoff: bool
     fixed: str | None = None
     """A decision the thresholds do not make (a question about the bot: ``answer``)."""
+    tokens: int = 0
+    """The message's length in words (long messages have their own answer bar)."""
+    source: int = 0
+    """Which of the labelled sets the message comes from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +117,7 @@ def _r(num: int, den: int) -> str:
     return f"{num / den:.3f}" if den else "-"
 
 
-def score_all(matcher: Matcher, examples: Sequence[Example]) -> list[Scored]:
+def score_all(matcher: Matcher, examples: Sequence[Example], source: int = 0) -> list[Scored]:
     out = []
     for ex in examples:
         result = matcher.match(ex.text)
@@ -117,6 +128,8 @@ def score_all(matcher: Matcher, examples: Sequence[Example]) -> list[Scored]:
                 tuple(c.score for c in result.candidates),
                 result.intent in ("human", "greeting", "thanks"),
                 "answer" if result.intent == "about" else None,
+                len(result.debug.get("tokens", ())),
+                source,
             )
         )
     return out
@@ -130,7 +143,8 @@ def decide(item: Scored, cfg: MatcherConfig) -> tuple[str, tuple[str, ...]]:
         return "handoff", ()
     best = item.scores[0]
     second = item.scores[1] if len(item.scores) > 1 else 0.0
-    if best >= cfg.answer_min and best - second >= cfg.answer_margin:
+    answer_min, answer_margin = answer_bar(cfg, item.tokens)
+    if best >= answer_min and best - second >= answer_margin:
         return "answer", item.ids[:1]
     offered = tuple(
         i
@@ -238,6 +252,66 @@ def choose(feasible: list[tuple[float, MatcherConfig, Outcome]]) -> tuple[Matche
     )
 
 
+def sweep_long(
+    items: Sequence[Scored], base: MatcherConfig
+) -> list[tuple[float, MatcherConfig, Outcome]]:
+    """The second step: the answer bar of long messages, from ``base``'s thresholds up.
+
+    The confident-wrong limit (with its message to spare) holds on *each* labelled set on
+    its own: real questions, long and formal, must not hide behind a set of short ones.
+    """
+    by_set: dict[int, list[Scored]] = {}
+    for item in items:
+        by_set.setdefault(item.source, []).append(item)
+    limits = {
+        s: math.floor(MAX_CONFIDENT_WRONG * len(v)) - SAFETY_MESSAGES for s, v in by_set.items()
+    }
+    n_oos = sum(1 for i in items if i.expected is None)
+    max_oos_answered = math.floor(MAX_OOS_ANSWERED * n_oos)
+    feasible = []
+    for tokens, answer, margin in itertools.product(
+        range(LONG_TOKENS[0], LONG_TOKENS[1] + 1),
+        _grid(base.answer_min, base.answer_min + 0.30, 0.02),
+        _grid(base.answer_margin, base.answer_margin + 0.20, 0.02),
+    ):
+        cfg = dataclasses.replace(
+            base, long_message_tokens=tokens, long_answer_min=answer, long_answer_margin=margin
+        )
+        parts = {s: outcome(v, cfg) for s, v in by_set.items()}
+        total = sum(parts.values(), Outcome(0, 0, 0, 0, 0, 0))
+        if total.oos_answered <= max_oos_answered and all(
+            parts[s].confident_wrong <= max(limits[s], 0) for s in parts
+        ):
+            feasible.append((total.utility(), cfg, total))
+    return feasible
+
+
+def choose_long(
+    feasible: list[tuple[float, MatcherConfig, Outcome]],
+) -> tuple[MatcherConfig, Outcome]:
+    """The best utility; on its plateau, the setting nearest the middle of it."""
+    best_utility = max(u for u, _, _ in feasible)
+    plateau = [(cfg, out) for u, cfg, out in feasible if u >= best_utility - 1e-9]
+
+    def centre(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2]
+
+    middle = (
+        centre([c.long_message_tokens for c, _ in plateau]),
+        centre([c.long_answer_min for c, _ in plateau]),
+        centre([c.long_answer_margin for c, _ in plateau]),
+    )
+    return min(
+        plateau,
+        key=lambda co: (
+            abs(co[0].long_message_tokens - middle[0]) / 10
+            + abs(co[0].long_answer_min - middle[1])
+            + abs(co[0].long_answer_margin - middle[2]),
+            co[0].long_message_tokens,
+        ),
+    )
+
+
 def cross_validate(items: Sequence[Scored], base: MatcherConfig, folds: int) -> Outcome:
     """Thresholds chosen without each fold, scored on it; the folds' outcomes summed."""
     total = Outcome(0, 0, 0, 0, 0, 0)
@@ -252,7 +326,7 @@ def cross_validate(items: Sequence[Scored], base: MatcherConfig, folds: int) -> 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("file")
+    parser.add_argument("files", nargs="+", metavar="file")
     parser.add_argument("--dir", default=None)
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (0: none)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
@@ -270,8 +344,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     # SemanticConfig) re-orders and rescales the lexical scores; the thresholds below are
     # then calibrated on the blended scores. ``--set semantic=false`` calibrates lexical only.
     matcher = Matcher(kb, base, load_semantic(kb) if base.semantic else None)
-    examples = read_examples(args.file, kb.entries)
-    items = score_all(matcher, examples)
+    items = [
+        item
+        for source, path in enumerate(args.files)
+        for item in score_all(matcher, read_examples(path, kb.entries), source)
+    ]
     inside = [i for i in items if i.expected is not None]
     top1 = sum(1 for i in inside if i.ids[:1] == (i.expected,)) / len(inside)
     r3 = sum(1 for i in inside if i.expected in i.ids[:3]) / len(inside)
@@ -290,6 +367,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.folds > 1:
         held = cross_validate(items, base, args.folds)
         print(f"  {args.folds}-fold cross-validation, held out: {held.summary()}")
+    # Step 2, from the current thresholds: the bar of long messages.
+    long_feasible = sweep_long(items, base)
+    if not long_feasible:
+        print("long messages: no answer bar keeps confident-wrong under the limit on every set")
+        return
+    cfg, out = choose_long(long_feasible)
+    print(
+        f"long messages, from the current thresholds: long_message_tokens="
+        f"{cfg.long_message_tokens} long_answer_min={cfg.long_answer_min} "
+        f"long_answer_margin={cfg.long_answer_margin}"
+    )
+    print(f"  on all the sets: {out.summary()}")
+    for source, path in enumerate(args.files):
+        part = outcome([i for i in items if i.source == source], cfg)
+        print(f"  {path}: {part.summary()}")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,14 @@ class MatchResult:
         }
 
 
+def answer_bar(cfg: MatcherConfig, tokens: int) -> tuple[float, float]:
+    """The best score and the lead over the runner-up a message of ``tokens`` words needs
+    for a direct answer: higher for long messages (see ``long_message_tokens``)."""
+    if tokens >= cfg.long_message_tokens:
+        return cfg.long_answer_min, cfg.long_answer_margin
+    return cfg.answer_min, cfg.answer_margin
+
+
 class Matcher:
     """Immutable after construction; ``match`` is pure (caches aside), so share it freely."""
 
@@ -185,7 +193,7 @@ class Matcher:
             scored = rescore(self.semantic, text, reading, scored, self.config.max_candidates)
         reply_lang = lang if lang in LANGS else detect_language(reading, lexicon, best_unit_lang)
         candidates = tuple(Candidate(self.index.entry_ids[e], s) for e, s in scored)
-        decision, offered = self._decide(candidates)
+        decision, offered = self._decide(candidates, len(reading.tokens))
         fresh = MatchResult(
             decision, candidates, reply_lang, intent, offered, urgent_kind=urgent_kind, debug=debug
         )
@@ -239,7 +247,7 @@ class Matcher:
             key=lambda es: (-es[1], es[0]),
         )
         candidates = tuple(Candidate(e, s) for e, s in ranked if s > 0.0)
-        decision, offered = self._decide(candidates)
+        decision, offered = self._decide(candidates, len(reading.tokens))
         top = candidates[0].entry_id if candidates else None
         kind = "same" if top == context_id else "related" if top in neighbours else "new"
         return dataclasses.replace(
@@ -259,15 +267,19 @@ class Matcher:
             for tid, _ in index.resolve(token).matches
         )
 
-    def _decide(self, candidates: tuple[Candidate, ...]) -> tuple[Decision, tuple[str, ...]]:
+    def _decide(
+        self, candidates: tuple[Candidate, ...], tokens: int
+    ) -> tuple[Decision, tuple[str, ...]]:
         """Three zones: answer (confident, clear of the runner-up), clarify (the unsure
-        middle: offer the one to three likeliest), handoff (nothing fits)."""
+        middle: offer the one to three likeliest), handoff (nothing fits). A long message
+        (``tokens`` words) needs more to be answered directly (:func:`answer_bar`)."""
         cfg = self.config
         if not candidates or candidates[0].score < cfg.handoff_below:
             return "handoff", ()
         best = candidates[0].score
         second = candidates[1].score if len(candidates) > 1 else 0.0
-        if best >= cfg.answer_min and best - second >= cfg.answer_margin:
+        answer_min, answer_margin = answer_bar(cfg, tokens)
+        if best >= answer_min and best - second >= answer_margin:
             return "answer", (candidates[0].entry_id,)
         offered = tuple(
             c.entry_id
