@@ -24,9 +24,13 @@ Typical use (the console)::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import datetime as dt
+import functools
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -705,9 +709,55 @@ async def compute(
     (:class:`bot.desk.hours.WorkingHours`; ``None``: every ticket counts as in hours).
     ``progress`` is called with the number of rows read since the last call. The previous
     period is counted for what grew (its questions' figures): without its clusters, and
-    without its desk (``with_desk``), which nothing compares."""
+    without its desk (``with_desk``), which nothing compares. Where the database serves
+    reads side by side (PostgreSQL), the previous period is counted meanwhile, on a
+    connection of its own."""
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}")
+    one = functools.partial(
+        _one_period,
+        db,
+        knowledge=knowledge,
+        filters=filters,
+        bucket=bucket,
+        min_count=min_count,
+        hours=hours,
+    )
+    current = one(period, with_clusters=with_clusters, with_desk=with_desk, progress=progress)
+    if not with_previous:
+        return await current
+
+    def earlier() -> Coroutine[Any, Any, Figures]:
+        return one(period.previous(), with_clusters=False, with_desk=False)
+
+    if not db.parallel_reads:
+        figures = await current
+        return dataclasses.replace(figures, previous=await earlier())
+    pending = asyncio.ensure_future(earlier())
+    try:
+        figures = await current
+    except BaseException:
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pending
+        raise
+    return dataclasses.replace(figures, previous=await pending)
+
+
+async def _one_period(
+    db: Database,
+    period: Period,
+    *,
+    knowledge: Knowledge,
+    filters: Filters,
+    bucket: Bucket,
+    min_count: int,
+    hours: Any,
+    with_clusters: bool,
+    with_desk: bool,
+    progress: Progress | None = None,
+) -> Figures:
+    """The figures of ``period`` alone (no previous period)."""
     cap = max(1, min_count)
     acc = _Accumulator(bucket, cap)
     start, end = midnight(period.start), midnight(period.end + dt.timedelta(days=1))
@@ -755,19 +805,6 @@ async def compute(
                 store, acc.keys, min_count=min_count, knowledge=knowledge, start=start, end=end
             )
     previous = None
-    if with_previous:
-        previous = await compute(
-            db,
-            period.previous(),
-            knowledge=knowledge,
-            filters=filters,
-            bucket=bucket,
-            min_count=min_count,
-            hours=hours,
-            with_clusters=False,
-            with_previous=False,
-            with_desk=False,
-        )
     return Figures(
         period=period,
         bucket=bucket,

@@ -151,6 +151,10 @@ class Database:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.dialect = engine.dialect.name
         self.is_sqlite = self.dialect == "sqlite"
+        self.parallel_reads = not self.is_sqlite
+        """Whether two reads may run side by side on connections of their own and both gain
+        (PostgreSQL). SQLite here runs its statements inline, one at a time (and an
+        in-memory database has one connection only)."""
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod

@@ -298,6 +298,23 @@ async def test_figures_match_the_hand_count(db: Database, knowledge: Knowledge) 
     assert f.growth("by_entry")[0] == ("ukr-status", 2, 0)
 
 
+async def test_the_previous_period_counted_side_by_side_is_the_one_counted_after(
+    db: Database, knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _scenario(db)
+    await _spread_scenario(db, 6)  # questions in the period before PERIOD's week too
+    period = Period(PERIOD.start + dt.timedelta(days=7), PERIOD.end + dt.timedelta(days=7))
+    shown = {}
+    for parallel in (False, db.parallel_reads):
+        monkeypatch.setattr(db, "parallel_reads", parallel)
+        figures = await figures_of(db, knowledge, k=1, period=period)
+        assert figures.previous is not None and figures.previous.questions.n > 0
+        shown[parallel] = (figures.to_json(), figures.previous.to_json())
+    assert shown[False] == shown[db.parallel_reads]
+    # On PostgreSQL both periods are read at once, each in its own read transaction.
+    assert db.parallel_reads == (not db.is_sqlite)
+
+
 async def test_the_roll_up_gives_the_same_figures(db: Database, knowledge: Knowledge) -> None:
     await _scenario(db)
     before = (await figures_of(db, knowledge)).to_json()
