@@ -24,20 +24,22 @@ when ``../shared/eval/dev.jsonl`` is there (2,446 in all). Each query is matched
 fresh order (word caches are cold for words not seen before: p50/p99, the first and the
 thousandth), then the whole set again (warm p99).
 
-Last run (2026-12-07, shared 2-core machine at load average 3-3.5, medians of 3; CPU time is
-the robust figure here, wall time follows the other sessions' load)::
+Last run (2026-12-07, the 2-core machine with nothing else running, medians of 3; 3,020
+queries)::
 
                       load s   CPU s   RSS +    p99 (CPU)  1st / 1000th match
-    start-up, cold      0.56     0.32   71 MB peak     -     0.50 ms after load
-    start-up, warm      0.46     0.13   62 MB peak     -     0.66 ms after load
-    real, cold          0.95     0.31   21 MB      2.23 ms   1.50 / 0.62 ms
-    real, warm          0.09     0.07   12 MB      1.84 ms   1.44 / 0.62 ms
-    10,000, cold       25.3     15.1   258 MB     10.3 ms   15.5 / 2.49 ms
-    10,000, warm        2.20     1.37  251 MB      7.87 ms   5.44 / 5.54 ms
+    start-up, cold      0.32     0.31   75 MB peak     -     0.65 ms after load
+    start-up, warm      0.14     0.14   66 MB peak     -     0.58 ms after load
+    real, cold          0.24     0.24   22 MB      1.46 ms   1.65 / 0.83 ms
+    real, warm          0.07     0.07   13 MB      1.56 ms   1.46 / 0.82 ms
+    10,000, cold       11.9     11.9   298 MB      7.73 ms   3.63 / 7.49 ms
+    10,000, warm        1.68     1.68  284 MB      7.93 ms   3.54 / 7.62 ms
 
-The 10,000-entry cache file is 55 MB (written in 1.6 s), the real one 0.8 MB. The cold
-build alone, old code against new in alternating fresh processes under the same load
-(``Index(synthetic_kb(kb, 10000))``, CPU s, 3 pairs): 21.3 -> 12.5.
+The 10,000-entry cache file is 63 MB (written in 1.2 s), the real one 0.8 MB. The first of
+the shuffled queries is a long one with words no query before it used: 1.4 ms the first
+time, 0.9 ms when asked again (its words' readings are cached), against 0.8 ms for the
+thousandth. The cold build, this code against the previous in one process on 2,000 entries
+(the same arrays): 3.11 -> 2.90 s; earlier, under load, 21.3 -> 12.5 s CPU at 10,000.
 """
 
 from __future__ import annotations

@@ -228,28 +228,31 @@ def sweep(
     return feasible
 
 
-def choose(feasible: list[tuple[float, MatcherConfig, Outcome]]) -> tuple[MatcherConfig, Outcome]:
+def _middle_of_best(
+    feasible: list[tuple[float, MatcherConfig, Outcome]],
+    fields: Sequence[tuple[str, float]],
+    tie: str,
+) -> tuple[MatcherConfig, Outcome]:
+    """The best utility; on its plateau, the setting nearest the middle of it (the median
+    of each field, distances weighted), not a knife edge; then the smallest ``tie``."""
     best_utility = max(u for u, _, _ in feasible)
     plateau = [(cfg, out) for u, cfg, out in feasible if u >= best_utility - 1e-9]
-
-    def centre(values: list[float]) -> float:
-        ordered = sorted(values)
-        return ordered[len(ordered) // 2]
-
-    target = (
-        centre([c.handoff_below for c, _ in plateau]),
-        centre([c.answer_min for c, _ in plateau]),
-        centre([c.answer_margin for c, _ in plateau]),
-    )
+    middle = {
+        name: sorted(getattr(cfg, name) for cfg, _ in plateau)[len(plateau) // 2]
+        for name, _ in fields
+    }
     return min(
         plateau,
         key=lambda co: (
-            abs(co[0].handoff_below - target[0])
-            + abs(co[0].answer_min - target[1])
-            + abs(co[0].answer_margin - target[2]),
-            co[0].clarify_window,
+            sum(abs(getattr(co[0], name) - middle[name]) * weight for name, weight in fields),
+            getattr(co[0], tie),
         ),
     )
+
+
+def choose(feasible: list[tuple[float, MatcherConfig, Outcome]]) -> tuple[MatcherConfig, Outcome]:
+    fields = (("handoff_below", 1.0), ("answer_min", 1.0), ("answer_margin", 1.0))
+    return _middle_of_best(feasible, fields, "clarify_window")
 
 
 def sweep_long(
@@ -289,27 +292,9 @@ def sweep_long(
 def choose_long(
     feasible: list[tuple[float, MatcherConfig, Outcome]],
 ) -> tuple[MatcherConfig, Outcome]:
-    """The best utility; on its plateau, the setting nearest the middle of it."""
-    best_utility = max(u for u, _, _ in feasible)
-    plateau = [(cfg, out) for u, cfg, out in feasible if u >= best_utility - 1e-9]
-
-    def centre(values: list[float]) -> float:
-        return sorted(values)[len(values) // 2]
-
-    middle = (
-        centre([c.long_message_tokens for c, _ in plateau]),
-        centre([c.long_answer_min for c, _ in plateau]),
-        centre([c.long_answer_margin for c, _ in plateau]),
-    )
-    return min(
-        plateau,
-        key=lambda co: (
-            abs(co[0].long_message_tokens - middle[0]) / 10
-            + abs(co[0].long_answer_min - middle[1])
-            + abs(co[0].long_answer_margin - middle[2]),
-            co[0].long_message_tokens,
-        ),
-    )
+    """The long bar in the middle of the best plateau (a word counts a tenth of a point)."""
+    fields = (("long_message_tokens", 0.1), ("long_answer_min", 1.0), ("long_answer_margin", 1.0))
+    return _middle_of_best(feasible, fields, "long_message_tokens")
 
 
 def cross_validate(items: Sequence[Scored], base: MatcherConfig, folds: int) -> Outcome:
