@@ -113,7 +113,7 @@ def _ints(values: Iterable[int]) -> np.ndarray:
 def _postings(
     offsets: list[int], entries: np.ndarray, counts: np.ndarray, n_entries: int
 ) -> list[dict[int, int]]:
-    """Term -> {entry: count} dicts from flat arrays (row ``t`` is ``offsets[t]:[t + 1]``).
+    """Term -> {entry: count} dicts from flat arrays (term ``t``: ``offsets[t]:offsets[t + 1]``).
 
     One int object per entry, shared by every posting (as a loop would): millions of
     separate ints would cost ~150 MB more at 10,000 entries.
