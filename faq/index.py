@@ -307,7 +307,7 @@ class Index:
             self.lexicon.add(lang, words(text))
         self.lexicon.freeze()
         self.stop_keys = _FUNCTION_TERMS
-        self.named = frozenset(token for token in named if term_of(token) in self.stop_keys)
+        self.named = named  # the build keeps only words whose key is a function word's
         """Surface words that name an entry although their key is a function word's."""
 
         n = len(self.entry_ids)
